@@ -1,0 +1,103 @@
+import { FlowProducer, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import { describeZodError } from '../src/contracts/envelope.ts';
+import {
+  AnalysisMessage,
+  CoordinatorMessage,
+  ExecutionMessage,
+  NotificationMessage,
+  TickMessage,
+} from '../src/contracts/messages.ts';
+import type { Config } from '../src/config/schema.ts';
+import { marketKey } from '../src/core/market.ts';
+import { hashTagged } from '../src/infra/keys.ts';
+import { InvalidPayloadError } from './errors.ts';
+import { QUEUE, executionQueueName, jobId } from './names.ts';
+import { ANALYSIS_CHILD_OPTIONS, defaultJobOptions } from './options.ts';
+
+/** Validates a payload against its schema, or throws an InvalidPayloadError naming every problem. */
+export function parsePayload<S extends z.ZodType>(queue: string, schema: S, data: unknown): z.infer<S> {
+  const result = schema.safeParse(data);
+  if (!result.success) throw new InvalidPayloadError(queue, describeZodError(result.error));
+  return result.data;
+}
+
+/** The typed producers: the only way messages enter a queue, each checked before it is added. */
+export class Queues {
+  readonly ticks: Queue;
+  readonly analysis: Queue;
+  readonly coordinator: Queue;
+  readonly execution: Queue;
+  readonly notifications: Queue;
+  readonly flows: FlowProducer;
+  readonly prefix: string;
+
+  constructor(
+    connection: Redis,
+    config: Config,
+    readonly account: string = config.exchange.id,
+  ) {
+    this.prefix = hashTagged(config.redis.prefix);
+    const opts = { connection, prefix: this.prefix, defaultJobOptions: defaultJobOptions(config) };
+    this.ticks = new Queue(QUEUE.ticks, opts);
+    this.analysis = new Queue(QUEUE.analysis, opts);
+    this.coordinator = new Queue(QUEUE.coordinator, opts);
+    this.execution = new Queue(executionQueueName(account), opts);
+    this.notifications = new Queue(QUEUE.notifications, opts);
+    this.flows = new FlowProducer({ connection, prefix: this.prefix });
+    this.defaults = defaultJobOptions(config);
+  }
+
+  private readonly defaults: ReturnType<typeof defaultJobOptions>;
+
+  all(): Queue[] {
+    return [this.ticks, this.analysis, this.coordinator, this.execution, this.notifications];
+  }
+
+  /** The venue's order rate, stored in Redis so that every worker of every host obeys it. */
+  async applyExecutionRateLimit(ordersPerSecond: number): Promise<void> {
+    const perWindow = Math.max(1, Math.floor(ordersPerSecond));
+    await this.execution.setGlobalRateLimit(perWindow, Math.round((1000 * perWindow) / ordersPerSecond));
+  }
+
+  async addTick(message: TickMessage): Promise<void> {
+    const m = parsePayload(QUEUE.ticks, TickMessage, message);
+    await this.ticks.add('candle', m, { jobId: jobId.tick(marketKey(m.symbol), m.timeframe, m.candle.ts) });
+  }
+
+  /** One flow per closed candle: a coordinator parent waiting on one analysis child per bot instance. */
+  async addCandleFlow(parent: CoordinatorMessage, children: AnalysisMessage[]): Promise<void> {
+    const p = parsePayload(QUEUE.coordinator, CoordinatorMessage, parent);
+    const kids = children.map((c) => parsePayload(QUEUE.analysis, AnalysisMessage, c));
+    const key = marketKey(p.symbol);
+    await this.flows.add({
+      name: 'decide',
+      queueName: QUEUE.coordinator,
+      data: p,
+      opts: { ...this.defaults, jobId: jobId.decision(key, p.timeframe, p.candleTs) },
+      children: kids.map((c) => ({
+        name: c.botId,
+        queueName: QUEUE.analysis,
+        data: c,
+        opts: { ...this.defaults, ...ANALYSIS_CHILD_OPTIONS, jobId: jobId.analysis(c.instanceId, key, c.timeframe, c.candleTs) },
+      })),
+    });
+  }
+
+  /** The client order id is the job id: adding the same intent twice is a no-op. */
+  async addExecution(message: ExecutionMessage): Promise<void> {
+    const m = parsePayload(this.execution.name, ExecutionMessage, message);
+    await this.execution.add(m.intent.side, m, { jobId: m.intent.clientOrderId });
+  }
+
+  async notify(message: NotificationMessage): Promise<void> {
+    const m = parsePayload(QUEUE.notifications, NotificationMessage, message);
+    const priority = { critical: 1, error: 2, warning: 3, info: 4 }[m.priority];
+    await this.notifications.add(m.event, m, { priority });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.all().map((q) => q.close()), this.flows.close()]);
+  }
+}

@@ -1,0 +1,232 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { maskSecrets } from '../config/load.ts';
+import { ConfigSchema } from '../config/schema.ts';
+import { readTradesFile } from '../feed/trades.ts';
+import { candlesToCsv, TradeCandleAggregator } from '../feed/tradesToCandles.ts';
+import { startServer } from '../api/server.ts';
+import { allQueueNames } from '../../queues/names.ts';
+import { runReplay, summarize, formatSummary, waitForDrain } from '../main/pipeline.ts';
+import { loadBots, startWorkers } from '../main/workers.ts';
+import { resolveReplayFiles } from '../feed/replayFiles.ts';
+import { isTimeframe } from '../core/timeframe.ts';
+import { EXIT, Lifecycle, connect, failStartup, loadConfigOrExit, loggerFor, type GlobalOptions } from './bootstrap.ts';
+import type { Context } from '../main/context.ts';
+
+const program = new Command('quorum')
+  .description('Quorum: many bots vote, a coordinator decides, risk sizes, execution trades (paper or ccxt).')
+  .option('-c, --config <file>', 'config file (YAML or JSON); default: $QUORUM_CONFIG or ./quorum.config.yaml')
+  .showHelpAfterError();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+program
+  .command('start')
+  .description('the whole system on one machine: Redis, server, every worker, and a replay of the bundled data in paper mode')
+  .option('--exit', 'exit after the summary instead of serving until interrupted')
+  .option('--summary-json <file>', 'also write the summary as JSON to this file')
+  .option('--fresh', 'paper mode only: delete this deployment\'s keys (under its prefix) before starting')
+  .option('--no-server', 'do not start the HTTP server')
+  .action(async (opts: { exit?: boolean; summaryJson?: string; fresh?: boolean; server: boolean }) => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded);
+    const life = new Lifecycle(log);
+    try {
+      const { ctx, endpoint } = await connect(loaded, log, life);
+      if (opts.fresh) await wipe(ctx);
+      const startedAt = Date.now();
+      const workers = await startWorkers(ctx, allQueueNames(ctx.account));
+      life.add('workers', () => workers.close());
+      if (opts.server) {
+        const server = await startServer({ ...serverDeps(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
+        life.add('server', () => server.close());
+        log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
+      }
+      log.info({ redis: endpoint.origin, files: ctx.replayFiles.length, lastCandles: loaded.config.replay.lastCandles }, 'replaying bundled market data (paper mode)');
+      const report = await runReplay(ctx, { signal: life.abort.signal });
+      const drained = await waitForDrain(ctx, { timeoutMs: 10 * 60_000, signal: life.abort.signal });
+      if (!drained && !life.abort.signal.aborted) log.warn('the pipeline did not drain within 10 minutes; the summary is partial');
+      const summary = { ...(await summarize(ctx, startedAt)), replay: report };
+      process.stdout.write(`${formatSummary(summary)}\n`);
+      if (opts.summaryJson) writeFileSync(resolve(opts.summaryJson), `${JSON.stringify(summary, null, 2)}\n`);
+      if (opts.exit || life.abort.signal.aborted) {
+        await life.shutdown();
+        process.exit(EXIT.ok);
+      }
+      log.info('replay done; still serving (Ctrl-C to stop)');
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('worker')
+  .description('serve some queues in this process; run as many as you like, on any hosts sharing one Redis')
+  .option('-q, --queues <names>', 'comma-separated queue names (ticks, analysis, coordinator, execution-<account>, notifications)', 'all')
+  .action(async (opts: { queues: string }) => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded, 'quorum-worker');
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      const names = opts.queues === 'all' ? allQueueNames(ctx.account) : opts.queues.split(',').map((s) => s.trim()).filter(Boolean);
+      const workers = await startWorkers(ctx, names);
+      life.add('workers', () => workers.close());
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('server')
+  .description('the HTTP server: Bull Board at /admin/queues, /healthz, /readyz')
+  .action(async () => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded, 'quorum-server');
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      const server = await startServer({ ...serverDeps(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
+      life.add('server', () => server.close());
+      log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('feed')
+  .description('replay the configured CSV candles into the ticks queue (workers elsewhere do the rest)')
+  .option('--wait', 'after the replay, wait until every queue is drained and print the summary')
+  .action(async (opts: { wait?: boolean }) => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded, 'quorum-feed');
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      const startedAt = Date.now();
+      const report = await runReplay(ctx, { signal: life.abort.signal });
+      log.info(report, 'replay finished');
+      if (opts.wait) {
+        await waitForDrain(ctx, { timeoutMs: 30 * 60_000, signal: life.abort.signal });
+        process.stdout.write(`${formatSummary(await summarize(ctx, startedAt))}\n`);
+      }
+      await life.shutdown();
+      process.exit(EXIT.ok);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('bots')
+  .description('list every bot file in bots/: what loaded, what failed and why, and the configured instances')
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { json?: boolean }) => {
+    const loaded = loadConfigOrExit(globals());
+    const cwd = process.cwd();
+    const setup = await loadBots({ config: loaded.config, cwd, replayFiles: resolveReplayFiles(loaded.config.replay.files, { cwd, timeframes: loaded.config.replay.timeframes }) });
+    const out = {
+      dir: setup.report.dir,
+      files: setup.report.files.length,
+      loaded: setup.report.loaded.map((b) => ({ id: b.id, version: b.version, file: b.file, description: b.description })),
+      failed: setup.report.failed,
+      instances: setup.instances.map((i) => ({ id: i.id, bot: i.botId, markets: i.markets.length, weight: i.weight, warmup: i.warmup, enabled: i.enabled, params: i.params })),
+      problems: setup.problems,
+    };
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else {
+      const lines = [`${out.files} bot file(s) in ${out.dir}: ${out.loaded.length} loaded, ${out.failed.length} failed`];
+      for (const b of out.loaded) lines.push(`  ok      ${b.id}@${b.version}  ${b.description}`);
+      for (const f of out.failed) lines.push(`  FAILED  ${f.file}: ${f.error}`);
+      lines.push(`${out.instances.length} instance(s):`);
+      for (const i of out.instances) lines.push(`  ${i.enabled ? 'on ' : 'off'} ${i.id} (${i.bot}) on ${i.markets} market(s), weight ${i.weight}, warm-up ${i.warmup} candles, params ${JSON.stringify(i.params)}`);
+      for (const p of out.problems) lines.push(`  PROBLEM ${p}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    process.exit(out.failed.length > 0 || out.problems.length > 0 ? EXIT.failure : EXIT.ok);
+  });
+
+program
+  .command('candles')
+  .description('build candles from raw trades and print them as CSV (timestamp,open,high,low,close,volume)')
+  .requiredOption('--from-trades <csv>', 'trades CSV: timestamp,id,side,price,amount,cost')
+  .addOption(new Option('--timeframe <tf>', 'candle timeframe, e.g. 1m, 5m, 1h').default('1m'))
+  .action((opts: { fromTrades: string; timeframe: string }) => {
+    if (!isTimeframe(opts.timeframe)) {
+      process.stderr.write(`--timeframe "${opts.timeframe}" is not a timeframe like 1m, 5m, 1h\n`);
+      process.exit(EXIT.config);
+    }
+    let parsed;
+    try {
+      parsed = readTradesFile(resolve(opts.fromTrades));
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(EXIT.failure);
+    }
+    // The same incremental aggregator a live trades stream uses.
+    const aggregator = new TradeCandleAggregator(opts.timeframe);
+    const candles = parsed.trades.flatMap((t) => aggregator.push(t));
+    const last = aggregator.flush();
+    if (last) candles.push(last);
+    process.stdout.write(candlesToCsv(candles));
+    for (const r of parsed.rejected) process.stderr.write(`rejected line ${r.line}: ${r.reason} (${r.detail})\n`);
+    if (aggregator.lateTrades > 0) process.stderr.write(`${aggregator.lateTrades} late trade(s) ignored\n`);
+  });
+
+const configCommand = program.command('config').description('configuration');
+configCommand
+  .command('check')
+  .description('validate the configuration and print the effective values, secrets masked')
+  .option('--json', 'machine-readable output')
+  .option('--explain', 'print every field with its description')
+  .action((opts: { json?: boolean; explain?: boolean }) => {
+    const loaded = loadConfigOrExit(globals());
+    const masked = maskSecrets(loaded.config);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ ok: true, file: loaded.file ?? null, sources: loaded.sources, config: masked }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`config OK${loaded.file ? ` (${loaded.file})` : ' (defaults and environment)'}\n`);
+      if (opts.explain) process.stdout.write(`${explain(ConfigSchema, masked).join('\n')}\n`);
+      else process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
+    }
+  });
+
+function serverDeps(ctx: Context) {
+  return { redis: ctx.redis, queues: ctx.queues.all(), stats: ctx.stats, decisions: ctx.decisions, log: ctx.log };
+}
+
+/** Deletes every key under this deployment's hash-tagged prefix; refuses outside paper mode. */
+async function wipe(ctx: Context): Promise<void> {
+  if (ctx.config.exchange.mode !== 'paper') throw new Error('--fresh is only allowed in paper mode');
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.keys.root}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await ctx.redis.unlink(...keys);
+  } while (cursor !== '0');
+  await ctx.ledger.ensureAccount(ctx.config.paper.balances);
+  ctx.log.info({ deleted, prefix: ctx.keys.root }, 'fresh start: removed the previous paper run');
+}
+
+/** "path = value  # description" for every leaf of the schema. */
+function explain(schema: unknown, value: unknown, path = ''): string[] {
+  const def = (schema as { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown>; in?: unknown } }).def;
+  let inner = schema as { description?: string; def?: unknown; shape?: Record<string, unknown> };
+  let description = inner.description;
+  let d = def;
+  while (d && (d.type === 'default' || d.type === 'prefault' || d.type === 'optional' || d.type === 'pipe')) {
+    inner = (d.type === 'pipe' ? d.in : d.innerType) as typeof inner;
+    description ??= inner.description;
+    d = (inner as { def?: typeof def }).def;
+  }
+  if (d?.type === 'object' && inner.shape) {
+    return Object.entries(inner.shape).flatMap(([k, s]) => explain(s, (value as Record<string, unknown> | undefined)?.[k], path ? `${path}.${k}` : k));
+  }
+  return [`${path} = ${JSON.stringify(value)}${description ? `  # ${description}` : ''}`];
+}
+
+await program.parseAsync(process.argv);

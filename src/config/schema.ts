@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { isSymbol } from '../core/market.ts';
+import { isTimeframe } from '../core/timeframe.ts';
+
+/**
+ * The one configuration schema. Every field has a default and a one-line description (shown by
+ * `quorum config check --explain`). Fields marked secret may only come from the environment.
+ */
+
+const decimalString = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?$/, 'must be a non-negative decimal number written as a string, e.g. "0.001"');
+
+const positiveInt = z.number().int().positive();
+
+const symbol = z.string().refine((v: string): boolean => isSymbol(v), 'must be a unified market symbol like "ADA/BTC"');
+const timeframe = z.string().refine((v: string): boolean => isTimeframe(v), 'must be a timeframe like "1m", "5m", "1h"');
+
+export const SECRET_PATHS = ['exchange.apiKey', 'exchange.apiSecret', 'server.token'] as const;
+
+const RedisSchema = z
+  .object({
+    url: z.string().url().optional().describe('Redis URL (env REDIS_URL); unset: 127.0.0.1:6379, else a private redis-server'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1-40 letters, digits, "-" or "_"')
+      .default('quorum')
+      .describe('Namespace of every key; wrapped in {} as a hash tag so all keys share one Cluster slot'),
+    startPrivate: z.boolean().default(true).describe('Start a private redis-server on a free port when none is reachable'),
+  })
+  .strict();
+
+const LogSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum log level'),
+    format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('auto: readable on a terminal, JSON otherwise'),
+  })
+  .strict();
+
+const ServerSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds to; beyond loopback a token is required'),
+    port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env QUORUM_PORT); 0 picks a free one'),
+    token: z.string().min(16, 'must be at least 16 characters').optional().describe('Secret. Bearer token for every non-health route (env QUORUM_TOKEN)'),
+  })
+  .strict();
+
+const ExchangeSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9]+$/, 'must be a ccxt exchange id or "paper"').default('paper').describe('Exchange account to trade on: "paper" or a ccxt exchange id (env QUORUM_EXCHANGE)'),
+    mode: z.enum(['paper', 'testnet', 'live']).default('paper').describe('paper: simulated fills; testnet: sandbox; live: real money (env QUORUM_MODE)'),
+    apiKey: z.string().min(1).optional().describe('Secret. Exchange API key (env QUORUM_API_KEY)'),
+    apiSecret: z.string().min(1).optional().describe('Secret. Exchange API secret (env QUORUM_API_SECRET)'),
+    ordersPerSecond: z.number().positive().max(1000).default(10).describe('Global order rate of this account, shared by every worker (BullMQ limiter)'),
+  })
+  .strict();
+
+const PaperSchema = z
+  .object({
+    balances: z
+      .record(z.string().regex(/^[A-Z0-9]{1,20}$/, 'currency codes are upper case'), decimalString)
+      .default({ BTC: '1', ETH: '20' })
+      .describe('Starting cash of the paper account, per currency'),
+    feeRate: decimalString.optional().describe("Taker fee as a fraction of notional; unset: each market's own fee"),
+    slippageBps: z.number().min(0).max(1000).default(5).describe('Adverse slippage applied to market fills, in basis points'),
+    marketsFile: z.string().default('data/markets.json').describe('ccxt-shaped market structures (precision, limits, fees) of the paper venue'),
+  })
+  .strict();
+
+const ReplaySchema = z
+  .object({
+    files: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['data/ohlcv'])
+      .describe('CSV files or folders to replay; file names are SYMBOL_QUOTE-TIMEFRAME.csv'),
+    timeframes: z.array(timeframe).default(['5m']).describe('Only replay files of these timeframes'),
+    lastCandles: z.number().int().min(0).default(500).describe('Replay only the last N candles of each file (0 = all)'),
+    speed: z.number().min(0).default(0).describe('0: as fast as the pipeline takes them; N: N times real time'),
+    maxInFlight: positiveInt.default(64).describe('Candles queued but not yet decided, per run; bounds Redis memory during replay'),
+  })
+  .strict();
+
+const InstanceSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be kebab-case (a-z, 0-9, -), at most 63 characters').describe('Unique instance id'),
+    bot: z.string().min(1).describe('Bot id (a file in bots/)'),
+    markets: z.array(z.union([z.literal('*'), symbol])).min(1).default(['*']).describe('Markets it analyses; "*" means every replayed market'),
+    params: z.record(z.string(), z.unknown()).default({}).describe("Parameters, checked against the bot's own schema"),
+    weight: z.number().finite().min(0).max(100).default(1).describe('Vote weight in the coordinator'),
+    enabled: z.boolean().default(true).describe('Disabled instances receive no jobs'),
+  })
+  .strict();
+
+const BotsSchema = z
+  .object({
+    dir: z.string().default('bots').describe('Folder of bot files, discovered at start-up'),
+    timeoutMs: positiveInt.max(60_000).default(2000).describe('Time budget of one analysis; past it the bot is stopped and its job fails'),
+    memoryMb: positiveInt.min(16).max(4096).default(128).describe('Heap limit of the thread that runs bots; a bot past it is stopped'),
+    windowSize: positiveInt.max(5000).default(300).describe('Most candles a bot can ask for'),
+    instances: z
+      .array(InstanceSchema)
+      .default([
+        { id: 'ema-fast', bot: 'ema-crossover', markets: ['*'], params: { fast: 9, slow: 21 }, weight: 1, enabled: true },
+        { id: 'rsi-14', bot: 'rsi-reversion', markets: ['*'], params: {}, weight: 1, enabled: true },
+        { id: 'donchian-20', bot: 'donchian-breakout', markets: ['*'], params: {}, weight: 1, enabled: true },
+      ])
+      .describe('Bot instances: which bot, which markets, which parameters, which weight'),
+  })
+  .strict();
+
+const CoordinatorSchema = z
+  .object({
+    minVoters: z.number().int().min(1).default(2).describe('Quorum: fewest bots that must give a valid signal'),
+    minAgreement: z.number().min(0).max(1).default(0.5).describe('Quorum: least share of voting weight behind the winning side'),
+    minConfidence: z.number().min(0).max(1).default(0.2).describe('Weighted confidence below which the decision is hold'),
+  })
+  .strict();
+
+const RiskSchema = z
+  .object({
+    maxPositionFraction: z.number().gt(0).max(1).default(0.1).describe('Largest position in one market, as a fraction of equity'),
+  })
+  .strict();
+
+const retention = z
+  .object({
+    age: positiveInt.describe('Seconds a finished job is kept'),
+    count: positiveInt.describe('Most finished jobs kept per queue'),
+  })
+  .strict();
+
+const QueuesSchema = z
+  .object({
+    keepCompleted: retention.default({ age: 3600, count: 2000 }).describe('Trimming of completed jobs'),
+    keepFailed: retention.default({ age: 7 * 86400, count: 10000 }).describe('Trimming of failed jobs (kept longer, to be retried)'),
+    attempts: positiveInt.max(50).default(5).describe('Attempts of a job that fails with a retryable error'),
+    backoffMs: positiveInt.default(500).describe('First retry delay; doubles each attempt, with jitter'),
+  })
+  .strict();
+
+const WorkersSchema = z
+  .object({
+    ticks: positiveInt.max(64).default(4).describe('Concurrent ticks jobs per worker process'),
+    analysis: positiveInt.max(256).default(16).describe('Concurrent analysis jobs per worker process'),
+    coordinator: positiveInt.max(64).default(4).describe('Concurrent coordinator jobs per worker process'),
+    execution: positiveInt.max(64).default(2).describe('Concurrent execution jobs per worker process'),
+    notifications: positiveInt.max(64).default(2).describe('Concurrent notification jobs per worker process'),
+    botThreads: positiveInt.max(32).default(2).describe('Threads that run bot code in each analysis worker process'),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    redis: RedisSchema.prefault({}).describe('Redis connection and key namespace'),
+    log: LogSchema.prefault({}).describe('Logging'),
+    server: ServerSchema.prefault({}).describe('HTTP server: Bull Board, health'),
+    exchange: ExchangeSchema.prefault({}).describe('The exchange account orders go to'),
+    paper: PaperSchema.prefault({}).describe('The paper exchange'),
+    replay: ReplaySchema.prefault({}).describe('Replay of CSV candles'),
+    bots: BotsSchema.prefault({}).describe('Bots and their instances'),
+    coordinator: CoordinatorSchema.prefault({}).describe('Aggregation of votes'),
+    risk: RiskSchema.prefault({}).describe('Risk gates'),
+    queues: QueuesSchema.prefault({}).describe('Job options and retention'),
+    workers: WorkersSchema.prefault({}).describe('Concurrency of each worker process'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.bots.instances.forEach((instance, i) => {
+      if (seen.has(instance.id)) {
+        ctx.addIssue({ code: 'custom', path: ['bots', 'instances', i, 'id'], message: `duplicate instance id "${instance.id}"` });
+      }
+      seen.add(instance.id);
+    });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type BotInstanceConfig = Config['bots']['instances'][number];

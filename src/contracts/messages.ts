@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { isSymbol } from '../core/market.ts';
+import { SignalSchema } from '../core/signal.ts';
+import { isTimeframe } from '../core/timeframe.ts';
+import { envelope } from './envelope.ts';
+
+const symbol = z.string().refine((v: string): boolean => isSymbol(v), 'must be a unified symbol like "ADA/BTC"');
+const timeframe = z.string().refine((v: string): boolean => isTimeframe(v), 'must be a timeframe like "5m"');
+const ts = z.number().int().nonnegative();
+const decimal = z.string().regex(/^[0-9]+(\.[0-9]+)?$/, 'must be a non-negative decimal string');
+
+/** Prices are checked for finiteness here; the candle rules themselves are the feed's (validateCandle). */
+export const CandlePayload = z
+  .object({
+    ts,
+    open: z.number().finite(),
+    high: z.number().finite(),
+    low: z.number().finite(),
+    close: z.number().finite(),
+    volume: z.number().finite(),
+  })
+  .strict();
+
+export const TickMessage = envelope('tick', 1, {
+  symbol,
+  timeframe,
+  candle: CandlePayload,
+  /** Open time of the series' previous accepted candle; the tick waits until that one is stored. */
+  prevTs: ts.nullable(),
+  /** Wall-clock ms when the feed saw the candle close: the start of candle-to-decision latency. */
+  seenAt: ts,
+});
+export type TickMessage = z.infer<typeof TickMessage>;
+
+export const AnalysisMessage = envelope('analysis', 1, {
+  symbol,
+  timeframe,
+  candleTs: ts,
+  instanceId: z.string().min(1),
+  botId: z.string().min(1),
+  params: z.record(z.string(), z.unknown()),
+  warmup: z.number().int().nonnegative(),
+  windowSize: z.number().int().positive(),
+});
+export type AnalysisMessage = z.infer<typeof AnalysisMessage>;
+
+/** What an analysis job returns to its coordinator parent. */
+export const AnalysisResult = z
+  .object({
+    instanceId: z.string(),
+    botId: z.string(),
+    botVersion: z.string(),
+    candleTs: ts,
+    signal: SignalSchema,
+    /** True when the window was shorter than the bot's warm-up: a hold that is not a vote. */
+    warmingUp: z.boolean(),
+    durationMs: z.number().nonnegative(),
+  })
+  .strict();
+export type AnalysisResult = z.infer<typeof AnalysisResult>;
+
+export const CoordinatorMessage = envelope('coordinator', 1, {
+  symbol,
+  timeframe,
+  candleTs: ts,
+  /** Close of the decision candle: the reference price for sizing (fills happen at the next open). */
+  close: z.number().finite().positive(),
+  seenAt: ts,
+  /** Every instance asked, with its weight, so that missing answers are visible in the decision. */
+  instances: z.array(z.object({ instanceId: z.string(), weight: z.number().finite().nonnegative() }).strict()),
+});
+export type CoordinatorMessage = z.infer<typeof CoordinatorMessage>;
+
+export const ExecutionMessage = envelope('execution', 1, {
+  account: z.string().min(1),
+  intent: z
+    .object({
+      clientOrderId: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, 'must be 1-36 of [A-Za-z0-9_-]'),
+      symbol,
+      side: z.enum(['buy', 'sell']),
+      type: z.literal('market'),
+      amount: decimal,
+      decisionTs: ts,
+      reason: z.string().max(500),
+    })
+    .strict(),
+  timeframe,
+  seenAt: ts,
+});
+export type ExecutionMessage = z.infer<typeof ExecutionMessage>;
+
+export const NotificationMessage = envelope('notification', 1, {
+  priority: z.enum(['info', 'warning', 'error', 'critical']),
+  event: z.string().min(1).max(100),
+  title: z.string().min(1).max(200),
+  body: z.string().max(4000),
+});
+export type NotificationMessage = z.infer<typeof NotificationMessage>;

@@ -1,0 +1,30 @@
+/**
+ * Every Redis key of a deployment starts with "{prefix}". The braces are a Cluster hash tag: all
+ * keys land in one slot, so Lua scripts and MULTI may touch several of them on Redis Cluster too.
+ */
+export function hashTagged(prefix: string): string {
+  return `{${prefix}}`;
+}
+
+/** Our own keys (BullMQ adds its own below the same tag). */
+export function keyspace(prefix: string) {
+  const root = hashTagged(prefix);
+  return {
+    root,
+    bullPrefix: root,
+    candles: (marketKey: string, tf: string) => `${root}:candles:${marketKey}:${tf}`,
+    candleLast: (marketKey: string, tf: string) => `${root}:candles:last:${marketKey}:${tf}`,
+    decision: (marketKey: string, tf: string, ts: number) => `${root}:decision:${marketKey}:${tf}:${ts}`,
+    decisionLog: `${root}:decisions:log`,
+    ledger: (account: string) => `${root}:ledger:${account}`,
+    orders: (account: string) => `${root}:orders:${account}`,
+    openOrders: (account: string) => `${root}:orders:open:${account}`,
+    fills: (account: string) => `${root}:fills:${account}`,
+    counters: `${root}:counters`,
+    rejections: `${root}:rejections`,
+    botHealth: (instanceId: string) => `${root}:bots:health:${instanceId}`,
+    runs: `${root}:runs`,
+  };
+}
+
+export type Keyspace = ReturnType<typeof keyspace>;

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import type { MarketRules } from '../core/market.ts';
+import { loadMarketRules } from '../core/marketRulesSchema.ts';
+import { keyspace, type Keyspace } from '../infra/keys.ts';
+import type { Logger } from '../infra/logger.ts';
+import { assertNoEviction, createRedis, type Redis } from '../infra/redis.ts';
+import { CandleStore } from '../store/candleStore.ts';
+import { DecisionStore } from '../store/decisionStore.ts';
+import { LedgerStore } from '../store/ledgerStore.ts';
+import { BotHealthStore, StatsStore } from '../store/statsStore.ts';
+import { resolveReplayFiles, type ReplayFile } from '../feed/replayFiles.ts';
+import { Queues } from '../../queues/producers.ts';
+
+/** Candles kept per series: the largest window a bot may ask for, plus room for late readers. */
+const SERIES_HEADROOM = 200;
+
+/** The shared pieces every role (worker, server, feed) is built from. One per process. */
+export interface Context {
+  config: Config;
+  log: Logger;
+  redisUrl: string;
+  redis: Redis;
+  keys: Keyspace;
+  queues: Queues;
+  candles: CandleStore;
+  decisions: DecisionStore;
+  ledger: LedgerStore;
+  stats: StatsStore;
+  health: BotHealthStore;
+  markets: Record<string, MarketRules>;
+  replayFiles: ReplayFile[];
+  account: string;
+  cwd: string;
+  close(): Promise<void>;
+}
+
+export async function createContext(config: Config, log: Logger, redisUrl: string, cwd = process.cwd()): Promise<Context> {
+  const redis = createRedis(redisUrl, { usage: 'worker' });
+  redis.on('error', (error) => log.error({ err: error.message }, 'redis connection error'));
+  await assertNoEviction(redis);
+  const keys = keyspace(config.redis.prefix);
+  const account = config.exchange.id;
+  const candles = new CandleStore(redis, keys, config.bots.windowSize + SERIES_HEADROOM);
+  const ledger = new LedgerStore(redis, keys, account, candles);
+  await ledger.ensureAccount(config.paper.balances);
+  const marketsFile = resolve(cwd, config.paper.marketsFile);
+  const markets = loadMarketRules(JSON.parse(readFileSync(marketsFile, 'utf8')));
+  const queues = new Queues(redis, config, account);
+  return {
+    config,
+    log,
+    redisUrl,
+    redis,
+    keys,
+    queues,
+    candles,
+    decisions: new DecisionStore(redis, keys),
+    ledger,
+    stats: new StatsStore(redis, keys),
+    health: new BotHealthStore(redis, keys),
+    markets,
+    replayFiles: resolveReplayFiles(config.replay.files, { cwd, timeframes: config.replay.timeframes }),
+    account,
+    cwd,
+    async close() {
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

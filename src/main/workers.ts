@@ -1,0 +1,199 @@
+import { resolve } from 'node:path';
+import { Worker, type Job, type Processor } from 'bullmq';
+import { PaperGateway } from '../exchange/paper/paperGateway.ts';
+import type { ExchangeGateway } from '../exchange/gateway.ts';
+import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
+import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
+import { BotRunner } from '../registry/runner.ts';
+import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
+import { ticksProcessor } from '../../processors/ticks.ts';
+import { analysisProcessor } from '../../processors/analysis.ts';
+import { coordinatorProcessor } from '../../processors/coordinator.ts';
+import { executionProcessor } from '../../processors/execution.ts';
+import { notificationsProcessor } from '../../processors/notifications.ts';
+import type { Context } from './context.ts';
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface BotSetup {
+  report: DiscoveryReport;
+  instances: BotInstance[];
+  problems: string[];
+}
+
+/** Discovers bots/ and checks every configured instance against them and the replayed markets. */
+export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'replayFiles'>): Promise<BotSetup> {
+  const report = await discoverBots(resolve(ctx.cwd, ctx.config.bots.dir));
+  const markets = [...new Set(ctx.replayFiles.map((f) => f.symbol))];
+  const { instances, problems } = resolveInstances(ctx.config.bots.instances, report, markets, { windowSize: ctx.config.bots.windowSize });
+  return { report, instances, problems };
+}
+
+/** The venue orders go to. Paper is the only one wired so far; ccxt venues come with the execution issue. */
+export function createGateway(ctx: Context): ExchangeGateway {
+  if (ctx.config.exchange.mode !== 'paper') {
+    throw new StartupError(`exchange mode "${ctx.config.exchange.mode}" is not available yet: only paper trading is implemented (set QUORUM_MODE=paper)`);
+  }
+  return new PaperGateway(ctx.account, ctx.ledger, ctx.markets, { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate });
+}
+
+export interface RunningWorkers {
+  queues: string[];
+  workers: Worker[];
+  bots: BotSetup | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a worker for each named queue in this process. Any number of such processes, on any
+ * number of hosts, share the work through Redis.
+ */
+export async function startWorkers(ctx: Context, names: string[]): Promise<RunningWorkers> {
+  const wanted = [...new Set(names.map(normaliseQueueName))];
+  const known = allQueueNames(ctx.account);
+  const unknown = wanted.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new StartupError(`unknown queue ${unknown.join(', ')}; this account serves: ${known.join(', ')}`);
+
+  const needsBots = wanted.includes(QUEUE.ticks) || wanted.includes(QUEUE.analysis);
+  const bots = needsBots ? await loadBots(ctx) : undefined;
+  if (bots && bots.problems.length > 0) throw new StartupError('bot instances are misconfigured', bots.problems);
+  if (bots && bots.report.failed.length > 0) {
+    for (const f of bots.report.failed) ctx.log.error({ file: f.file, error: f.error }, 'bot file failed to load; its instances cannot run');
+  }
+
+  const now = () => Date.now();
+  const gateway = createGateway(ctx);
+  await ctx.queues.applyExecutionRateLimit(ctx.config.exchange.ordersPerSecond);
+  const runner = wanted.includes(QUEUE.analysis)
+    ? new BotRunner({
+        botsDir: resolve(ctx.cwd, ctx.config.bots.dir),
+        threads: ctx.config.workers.botThreads,
+        timeoutMs: ctx.config.bots.timeoutMs,
+        memoryMb: ctx.config.bots.memoryMb,
+        report: bots!.report,
+      })
+    : undefined;
+  await runner?.start();
+
+  const enabled = bots?.instances.filter((i) => i.enabled) ?? [];
+  const processors: Record<string, { processor: Processor; concurrency: number }> = {
+    [QUEUE.ticks]: {
+      concurrency: ctx.config.workers.ticks,
+      processor: ticksProcessor({
+        candles: ctx.candles,
+        decisions: ctx.decisions,
+        stats: ctx.stats,
+        queues: ctx.queues,
+        gateway,
+        instancesFor: (symbol) => instancesForMarket(enabled, symbol),
+        windowSize: ctx.config.bots.windowSize,
+        log: ctx.log,
+        now,
+      }),
+    },
+    [QUEUE.coordinator]: {
+      concurrency: ctx.config.workers.coordinator,
+      processor: coordinatorProcessor({
+        decisions: ctx.decisions,
+        ledger: ctx.ledger,
+        candles: ctx.candles,
+        stats: ctx.stats,
+        queues: ctx.queues,
+        markets: ctx.markets,
+        policy: ctx.config.coordinator,
+        limits: ctx.config.risk,
+        execution: { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate },
+        account: ctx.account,
+        log: ctx.log,
+        now,
+      }),
+    },
+    [executionQueueName(ctx.account)]: {
+      concurrency: ctx.config.workers.execution,
+      processor: executionProcessor({ gateway, stats: ctx.stats, queues: ctx.queues, log: ctx.log, now }),
+    },
+    [QUEUE.notifications]: {
+      concurrency: ctx.config.workers.notifications,
+      processor: notificationsProcessor({ stats: ctx.stats, log: ctx.log }),
+    },
+  };
+  if (runner) {
+    processors[QUEUE.analysis] = {
+      concurrency: ctx.config.workers.analysis,
+      processor: analysisProcessor({
+        candles: ctx.candles,
+        stats: ctx.stats,
+        health: ctx.health,
+        runner,
+        botVersions: Object.fromEntries(bots!.report.loaded.map((b) => [b.id, b.version])),
+        log: ctx.log,
+        now,
+      }),
+    };
+  }
+
+  const counts = new JobCounter(ctx);
+  const workers = wanted.map((name) => {
+    const { processor, concurrency } = processors[name]!;
+    const worker = new Worker(name, processor, {
+      connection: ctx.redis,
+      prefix: ctx.queues.prefix,
+      concurrency,
+      // Trimming is set on each job; these apply to jobs added by other producers too.
+      removeOnComplete: ctx.config.queues.keepCompleted,
+      removeOnFail: ctx.config.queues.keepFailed,
+    });
+    worker.on('completed', () => counts.add(`jobs.${name}.completed`));
+    worker.on('failed', (job: Job | undefined, error: Error) => {
+      const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+      counts.add(final ? `jobs.${name}.failed` : `jobs.${name}.retried`);
+      ctx.log[final ? 'warn' : 'debug']({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, final ? 'job failed' : 'job will be retried');
+    });
+    worker.on('error', (error) => ctx.log.error({ queue: name, err: error.message }, 'worker error'));
+    return worker;
+  });
+  ctx.log.info({ queues: wanted, instances: enabled.length }, 'workers started');
+
+  return {
+    queues: wanted,
+    workers,
+    bots,
+    async close() {
+      // Stop taking jobs and let active ones finish, then release the bot threads.
+      await Promise.all(workers.map((w) => w.close()));
+      await counts.flush();
+      await runner?.close();
+    },
+  };
+}
+
+/** Job outcome counters in Redis, batched so that counting costs no round trip per job. */
+class JobCounter {
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly ctx: Context) {}
+
+  add(field: string): void {
+    this.pending.set(field, (this.pending.get(field) ?? 0) + 1);
+    this.timer ??= setTimeout(() => void this.flush(), 200);
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const multi = this.ctx.redis.multi();
+    for (const [field, n] of batch) multi.hincrby(this.ctx.keys.counters, field, n);
+    await multi.exec().catch((error: Error) => this.ctx.log.error({ err: error.message }, 'could not save job counters'));
+  }
+}

@@ -1,0 +1,309 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CandleWindow } from '../core/candle.ts';
+import type { Signal } from '../core/signal.ts';
+import type { RunMessage, ThreadData, ThreadMessage } from './botThread.ts';
+import { discoverBots, type DiscoveryReport } from './discover.ts';
+import { BotCrashedError, BotFailedError, BotOutputError, BotTimeoutError, type BotRunError } from './errors.ts';
+
+export interface BotRunnerOptions {
+  botsDir: string;
+  threads: number;
+  /** Budget of one `analyze` call, from the moment the bot is loaded in its thread. */
+  timeoutMs: number;
+  /** Old-generation heap limit of each thread. */
+  memoryMb: number;
+  /** An existing discovery of botsDir, to skip discovering again. */
+  report?: DiscoveryReport;
+  /** Budget for a thread to import a bot the first time (tsx compiles it); default max(10 s, 10 × timeoutMs). */
+  loadTimeoutMs?: number;
+}
+
+export interface RunRequest {
+  instanceId?: string;
+  botId: string;
+  symbol: string;
+  timeframe: string;
+  params: Record<string, unknown>;
+  candles: CandleWindow;
+}
+
+interface Call {
+  id: number;
+  req: RunRequest;
+  resolve: (signal: Signal) => void;
+  reject: (error: BotRunError) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  retired: boolean;
+  /** Set by the worker's 'error' event, read when it exits. */
+  died?: Error;
+  inFlight: Map<number, Call>;
+}
+
+/** Calls sent to a thread at once; a thread stopped for one call then takes no bystanders with it. */
+const PER_THREAD = 1;
+/** Threads dying before they are ready this many times in a row means the entry itself is broken. */
+const MAX_START_FAILURES = 3;
+
+const THREAD_ENTRY = new URL(`./botThread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/**
+ * Runs bot `analyze` calls in a pool of worker threads so that a bot that throws, hangs,
+ * returns garbage or exhausts its heap fails only its own call. Calls wait in one queue and go
+ * to the next idle thread; a thread that is stopped or dies is replaced.
+ */
+export class BotRunner {
+  private readonly opts: BotRunnerOptions;
+  private readonly loadTimeoutMs: number;
+  private bots: Record<string, string> = {};
+  private execArgv: string[] = [];
+  /** Worker source: the entry itself, or a bootstrap that registers tsx first. */
+  private entry: { url: URL } | { code: string } = { url: THREAD_ENTRY };
+  private slots: Slot[] = [];
+  private queue: Call[] = [];
+  private nextId = 1;
+  private nextSlot = 0;
+  private startFailures = 0;
+  private broken: Error | undefined;
+  private closed = false;
+  private starting: Promise<void> | undefined;
+
+  constructor(opts: BotRunnerOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`threads must be a positive integer, got ${opts.threads}`);
+    if (!(opts.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${opts.timeoutMs}`);
+    if (!(opts.memoryMb > 0)) throw new RangeError(`memoryMb must be positive, got ${opts.memoryMb}`);
+    this.opts = opts;
+    this.loadTimeoutMs = opts.loadTimeoutMs ?? Math.max(10_000, opts.timeoutMs * 10);
+  }
+
+  /** Discovers the bots (unless given a report) and starts the threads; resolves when all are ready. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const report = this.opts.report ?? (await discoverBots(this.opts.botsDir));
+    this.bots = Object.fromEntries(report.loaded.map((b) => [b.id, b.file]));
+    const needsTsx = THREAD_ENTRY.pathname.endsWith('.ts') || report.loaded.some((b) => b.file.endsWith('.ts'));
+    this.execArgv = withoutTsx(process.execArgv);
+    if (needsTsx) this.entry = { code: tsxBootstrap(THREAD_ENTRY) };
+    const ready = Array.from({ length: this.opts.threads }, () => this.spawn());
+    await Promise.all(ready);
+  }
+
+  /** Runs one analysis; rejects with a BotRunError subclass when the bot or its thread fails. */
+  async run(req: RunRequest): Promise<Signal> {
+    if (this.closed) throw new BotCrashedError(req.botId, req.instanceId, 'closed', 'the runner is closed');
+    await this.start();
+    if (this.closed) throw new BotCrashedError(req.botId, req.instanceId, 'closed', 'the runner is closed');
+    if (this.broken) throw new BotCrashedError(req.botId, req.instanceId, 'exit', this.broken.message);
+    if (!(req.botId in this.bots)) {
+      throw new BotFailedError(req.botId, req.instanceId, `is not a discovered bot (known: ${Object.keys(this.bots).join(', ') || 'none'})`);
+    }
+    return new Promise<Signal>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Fails every waiting call (retryable) and stops the threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.starting?.catch(() => undefined);
+    const slots = this.slots;
+    this.slots = [];
+    for (const call of this.queue.splice(0)) {
+      call.reject(new BotCrashedError(call.req.botId, call.req.instanceId, 'closed', 'the runner was closed'));
+    }
+    for (const slot of slots) this.retire(slot, 'closed', 'the runner was closed');
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Promise<void> {
+    const data: ThreadData = { bots: this.bots };
+    const source = 'code' in this.entry ? this.entry.code : this.entry.url;
+    const worker = new Worker(source, {
+      eval: 'code' in this.entry,
+      workerData: data,
+      execArgv: this.execArgv,
+      // Node spells it maxOldGenerationSizeMb; an unknown key would be silently ignored.
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb },
+    });
+    const slot: Slot = { worker, ready: false, retired: false, inFlight: new Map() };
+    this.slots.push(slot);
+    return new Promise<void>((resolveReady, rejectReady) => {
+      worker.on('message', (msg: ThreadMessage) => {
+        if (msg.type === 'ready') {
+          slot.ready = true;
+          this.startFailures = 0;
+          resolveReady();
+          this.pump();
+        } else {
+          this.onMessage(slot, msg);
+        }
+      });
+      worker.on('error', (error) => {
+        slot.died = error;
+      });
+      worker.on('exit', (code) => {
+        if (!slot.ready) {
+          const why = slot.died?.message ?? `exit code ${code}`;
+          rejectReady(new Error(`bot thread failed to start: ${why}`));
+        }
+        if (slot.retired) return;
+        const oom = (slot.died as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+        const detail = oom
+          ? `its thread ran out of memory (limit ${this.opts.memoryMb} MB) and was replaced`
+          : `its thread exited (${slot.died ? slot.died.message : `code ${code}`}) and was replaced`;
+        this.retire(slot, oom ? 'memory' : 'exit', detail);
+        if (!slot.ready && ++this.startFailures >= MAX_START_FAILURES) {
+          this.broken = new Error(`bot threads keep dying before they start: ${slot.died?.message ?? `exit code ${code}`}`);
+          for (const call of this.queue.splice(0)) {
+            call.reject(new BotCrashedError(call.req.botId, call.req.instanceId, 'exit', this.broken.message));
+          }
+          return;
+        }
+        this.replace();
+      });
+    });
+  }
+
+  private onMessage(slot: Slot, msg: Exclude<ThreadMessage, { type: 'ready' }>): void {
+    const call = slot.inFlight.get(msg.callId);
+    if (!call || slot.retired) return;
+    if (msg.type === 'started') {
+      this.arm(slot, call, this.opts.timeoutMs);
+      return;
+    }
+    clearTimeout(call.timer);
+    slot.inFlight.delete(call.id);
+    const { botId, instanceId } = call.req;
+    if (msg.ok) call.resolve(msg.signal);
+    else if (msg.kind === 'output') call.reject(new BotOutputError(botId, instanceId, msg.problems));
+    else call.reject(new BotFailedError(botId, instanceId, msg.message));
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    while (this.queue.length > 0) {
+      const slot = this.pickSlot();
+      if (!slot) return;
+      this.dispatch(slot, this.queue.shift()!);
+    }
+  }
+
+  /** The next ready thread with room, round robin from the last one used. */
+  private pickSlot(): Slot | undefined {
+    const n = this.slots.length;
+    for (let k = 0; k < n; k++) {
+      const slot = this.slots[(this.nextSlot + k) % n]!;
+      if (slot.ready && !slot.retired && slot.inFlight.size < PER_THREAD) {
+        this.nextSlot = (this.nextSlot + k + 1) % n;
+        return slot;
+      }
+    }
+    return undefined;
+  }
+
+  private dispatch(slot: Slot, call: Call): void {
+    const { candles: w } = call.req;
+    const n = w.length;
+    // One copy into a fresh buffer we can transfer: the caller keeps its arrays.
+    const columns = new Float64Array(6 * n);
+    [w.ts, w.open, w.high, w.low, w.close, w.volume].forEach((c, k) => columns.set(c.subarray(0, n), k * n));
+    const msg: RunMessage = {
+      type: 'run',
+      callId: call.id,
+      botId: call.req.botId,
+      symbol: call.req.symbol,
+      timeframe: call.req.timeframe,
+      params: call.req.params,
+      length: n,
+      columns,
+    };
+    slot.inFlight.set(call.id, call);
+    // Until the thread says the bot is loaded, the (longer) load budget applies.
+    this.arm(slot, call, this.loadTimeoutMs);
+    try {
+      slot.worker.postMessage(msg, [columns.buffer]);
+    } catch (error) {
+      // e.g. params that cannot be cloned: the caller's mistake, not the thread's.
+      clearTimeout(call.timer);
+      slot.inFlight.delete(call.id);
+      call.reject(new BotFailedError(call.req.botId, call.req.instanceId, `could not be sent to its thread: ${(error as Error).message}`));
+    }
+  }
+
+  private arm(slot: Slot, call: Call, ms: number): void {
+    clearTimeout(call.timer);
+    call.timer = setTimeout(() => this.onTimeout(slot, call, ms), ms);
+  }
+
+  private onTimeout(slot: Slot, call: Call, ms: number): void {
+    if (slot.retired || !slot.inFlight.has(call.id)) return;
+    slot.inFlight.delete(call.id);
+    call.reject(new BotTimeoutError(call.req.botId, call.req.instanceId, ms));
+    // Terminating is the only way to stop a synchronous loop; anything else on the thread goes too.
+    this.retire(slot, 'sibling-timeout', `its thread was stopped because bot "${call.req.botId}" timed out`);
+    void slot.worker.terminate();
+    this.replace();
+  }
+
+  /** Takes a slot out of service and fails what it was running. */
+  private retire(slot: Slot, crash: 'memory' | 'exit' | 'sibling-timeout' | 'closed', detail: string): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    this.slots = this.slots.filter((s) => s !== slot);
+    for (const call of slot.inFlight.values()) {
+      clearTimeout(call.timer);
+      call.reject(new BotCrashedError(call.req.botId, call.req.instanceId, crash, detail));
+    }
+    slot.inFlight.clear();
+  }
+
+  private replace(): void {
+    if (this.closed || this.broken) return;
+    // A replacement that fails to start is counted in its own exit handler.
+    this.spawn().catch(() => undefined);
+  }
+}
+
+/**
+ * On Node 20, `--import tsx` in a worker's execArgv does nothing: tsx registers its ESM hooks
+ * only on the main thread there (tsx#354, node#47747). So the thread registers them itself,
+ * through tsx's API, before importing the TypeScript entry.
+ */
+function tsxBootstrap(entry: URL): string {
+  const require = createRequire(import.meta.url);
+  const pkgFile = require.resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: { default?: string } } | string> };
+  const target = pkg.exports?.['./esm/api'];
+  const api = pathToFileURL(join(dirname(pkgFile), (typeof target === 'object' && target.import?.default) || './dist/esm/api/index.mjs')).href;
+  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+}
+
+/** The parent's flags, minus tsx: registered explicitly instead, so hooks never stack on newer Node. */
+function withoutTsx(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if ((a === '--import' || a === '--loader' || a === '--experimental-loader') && /tsx/.test(execArgv[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|experimental-loader)=.*tsx/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
+}
