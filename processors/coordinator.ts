@@ -10,7 +10,8 @@ import type { Logger } from '../src/infra/logger.ts';
 import { positionTarget, type PositionCapLimits } from '../src/risk/positionCap.ts';
 import type { CandleStore } from '../src/store/candleStore.ts';
 import type { DecisionStore, StoredDecision } from '../src/store/decisionStore.ts';
-import type { LedgerStore } from '../src/store/ledgerStore.ts';
+import type { LedgerStore, PendingOrder } from '../src/store/ledgerStore.ts';
+import { Decimal } from 'decimal.js';
 import type { StatsStore } from '../src/store/statsStore.ts';
 import type { Queues } from '../queues/producers.ts';
 import { QUEUE, jobId } from '../queues/names.ts';
@@ -80,6 +81,9 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
 
     if (consensus.action !== 'hold') {
       const rules = deps.markets[m.symbol];
+      // Unsettled orders first, then the account: an order settling in between is then seen as
+      // pending (a skipped candle), never as neither pending nor in the position (a double order).
+      const unsettled = await unsettledOrders(deps);
       const { state } = await deps.ledger.snapshot();
       const quote = quoteOf(m.symbol);
       const marks = await marksAt(deps, state.positions, m.timeframe, m.candleTs, quote);
@@ -90,14 +94,18 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
       } else {
         const equity = equityOf(state, quote, marks);
         const verdict = positionTarget(consensus, { equity }, deps.limits);
+        const pending = unsettled.find((o) => o.intent.symbol === m.symbol);
         decision.risk = { ...verdict, equity };
-        if (verdict.verdict === 'target') {
+        if (verdict.verdict === 'target' && pending) {
+          // Sizing against a position that is about to change would double the order.
+          decision.risk = { verdict: 'none', reason: `order ${pending.intent.clientOrderId} for ${m.symbol} is still pending`, equity };
+        } else if (verdict.verdict === 'target') {
           const sized = orderForTarget({
             rules,
             currentAmount: state.positions[m.symbol]?.amount ?? '0',
             targetValue: verdict.targetValue,
             price: m.close,
-            cash: state.cash[quote] ?? '0',
+            cash: freeCash(deps, state.cash[quote] ?? '0', quote, unsettled),
             slippageBps: deps.execution.slippageBps,
             feeRate: deps.execution.feeRate,
           });
@@ -118,7 +126,11 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
       if (winner.order) await deps.queues.addExecution(executionMessage(deps, m, winner.order, winner.consensus));
       return { action: winner.action, order: winner.order?.clientOrderId ?? null, duplicate: true };
     }
-    if (decision.order) await deps.queues.addExecution(executionMessage(deps, m, decision.order, decision.consensus));
+    if (decision.order) {
+      const message = executionMessage(deps, m, decision.order, decision.consensus);
+      await deps.ledger.markPending({ intent: message.intent, timeframe: m.timeframe, refPrice: m.close });
+      await deps.queues.addExecution(message);
+    }
     return { action: decision.action, order: decision.order?.clientOrderId ?? null, duplicate: false };
   };
 }
@@ -170,6 +182,34 @@ async function marksAt(
     marks[symbol] = String(close);
   }
   return marks;
+}
+
+/** Orders decided earlier that have not filled or been refused yet (queued for execution or resting). */
+async function unsettledOrders(deps: CoordinatorDeps): Promise<PendingOrder[]> {
+  const unsettled: PendingOrder[] = [];
+  for (const p of await deps.ledger.pendingOrders()) {
+    const order = await deps.ledger.getOrder(p.intent.clientOrderId);
+    if (order) {
+      if (order.status === 'open') unsettled.push(p);
+      continue;
+    }
+    // Not at the venue yet: pending while its execution job can still run.
+    const job = await deps.queues.execution.getJob(p.intent.clientOrderId);
+    if (job && !(await job.isFailed())) unsettled.push(p);
+  }
+  return unsettled;
+}
+
+/** Cash not promised to unsettled buys in the same quote currency (each at its sizing price, with slippage and fee). */
+function freeCash(deps: CoordinatorDeps, cash: string, quote: string, unsettled: PendingOrder[]): string {
+  let free = new Decimal(cash);
+  for (const p of unsettled) {
+    if (p.intent.side !== 'buy' || quoteOf(p.intent.symbol) !== quote) continue;
+    const fee = new Decimal(deps.execution.feeRate ?? deps.markets[p.intent.symbol]?.taker ?? '0');
+    const price = new Decimal(p.refPrice).mul(1 + deps.execution.slippageBps / 10_000);
+    free = free.minus(new Decimal(p.intent.amount).mul(price).mul(fee.plus(1)));
+  }
+  return Decimal.max(free, 0).toFixed();
 }
 
 function executionMessage(deps: CoordinatorDeps, m: CoordinatorMessage, order: NonNullable<Decision['order']>, reason: string): ExecutionMessage {

@@ -30,6 +30,8 @@ export interface TicksDeps {
   now(): number;
 }
 
+const PREDECESSOR_WAIT_MS = 3000;
+
 export type TickOutcome = { outcome: 'stored' | 'duplicate' | 'recovered'; analyses: number; fills: number };
 
 /**
@@ -46,7 +48,13 @@ export function ticksProcessor(deps: TicksDeps) {
       throw new UnrecoverableError(`rejected candle ${symbol} ${timeframe} ${candle.ts}: ${verdict.reason} (${verdict.detail})`);
     }
 
-    const stored = await deps.candles.store(symbol, timeframe, candle, tick.prevTs);
+    let stored = await deps.candles.store(symbol, timeframe, candle, tick.prevTs);
+    // Consecutive candles of one market can run side by side on several workers; the predecessor
+    // is usually a few ms from being stored, so wait briefly before giving the slot back.
+    for (let waited = 0; stored === 'predecessor-missing' && waited < PREDECESSOR_WAIT_MS; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+      stored = await deps.candles.store(symbol, timeframe, candle, tick.prevTs);
+    }
     if (stored === 'predecessor-missing') {
       throw new TransientError(`candle ${candle.ts} of ${symbol} ${timeframe} waits for its predecessor ${tick.prevTs} to be stored`, 'predecessor-missing');
     }

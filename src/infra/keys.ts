@@ -19,6 +19,7 @@ export function keyspace(prefix: string) {
     ledger: (account: string) => `${root}:ledger:${account}`,
     orders: (account: string) => `${root}:orders:${account}`,
     openOrders: (account: string) => `${root}:orders:open:${account}`,
+    pending: (account: string) => `${root}:orders:pending:${account}`,
     fills: (account: string) => `${root}:fills:${account}`,
     counters: `${root}:counters`,
     rejections: `${root}:rejections`,

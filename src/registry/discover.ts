@@ -38,7 +38,7 @@ const fn = () => z.custom<(...args: never[]) => unknown>((v) => typeof v === 'fu
 /** The shape a default export must have to be a bot (see BotDefinition). */
 export const BotDefinitionShape = z.object({
   apiVersion: z.literal(BOT_API_VERSION, {
-    error: (issue) => `must be ${BOT_API_VERSION} (got ${JSON.stringify(issue.input)}); export defineBot({...})`,
+    error: (issue) => `must be ${BOT_API_VERSION} (got ${JSON.stringify(issue.input)}), as set by defineBot({...})`,
   }),
   id: z.string().regex(KEBAB, 'must be kebab-case, e.g. "ema-crossover"'),
   version: z.string().regex(SEMVER, 'must be semver, e.g. "1.0.0"'),

@@ -13,12 +13,17 @@ export abstract class BotRunError extends Error {
   }
 }
 
-/** The bot did not answer within its time budget; its thread was stopped. */
+/** The bot did not answer within its time budget (or did not load within the load budget); its thread was stopped. */
 export class BotTimeoutError extends BotRunError {
   override readonly name = 'BotTimeoutError';
   readonly retryable = false;
-  constructor(botId: string, instanceId: string | undefined, readonly timeoutMs: number) {
-    super(`bot "${botId}" did not answer within ${timeoutMs} ms and was stopped`, botId, instanceId);
+  constructor(
+    botId: string,
+    instanceId: string | undefined,
+    readonly timeoutMs: number,
+    readonly phase: 'load' | 'analyze' = 'analyze',
+  ) {
+    super(`bot "${botId}" did not ${phase === 'load' ? 'load' : 'answer'} within ${timeoutMs} ms and was stopped`, botId, instanceId);
   }
 }
 

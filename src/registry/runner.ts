@@ -7,7 +7,7 @@ import type { CandleWindow } from '../core/candle.ts';
 import type { Signal } from '../core/signal.ts';
 import type { RunMessage, ThreadData, ThreadMessage } from './botThread.ts';
 import { discoverBots, type DiscoveryReport } from './discover.ts';
-import { BotCrashedError, BotFailedError, BotOutputError, BotTimeoutError, type BotRunError } from './errors.ts';
+import { BotCrashedError, BotFailedError, BotOutputError, BotTimeoutError, type BotRunError, type CrashCause } from './errors.ts';
 
 export interface BotRunnerOptions {
   botsDir: string;
@@ -37,6 +37,8 @@ interface Call {
   resolve: (signal: Signal) => void;
   reject: (error: BotRunError) => void;
   timer?: NodeJS.Timeout;
+  /** Until the thread reports the bot loaded, the load budget applies. */
+  phase: 'load' | 'analyze';
 }
 
 interface Slot {
@@ -110,7 +112,7 @@ export class BotRunner {
       throw new BotFailedError(req.botId, req.instanceId, `is not a discovered bot (known: ${Object.keys(this.bots).join(', ') || 'none'})`);
     }
     return new Promise<Signal>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, req, resolve, reject });
+      this.queue.push({ id: this.nextId++, req, resolve, reject, phase: 'load' });
       this.pump();
     });
   }
@@ -182,6 +184,7 @@ export class BotRunner {
     const call = slot.inFlight.get(msg.callId);
     if (!call || slot.retired) return;
     if (msg.type === 'started') {
+      call.phase = 'analyze';
       this.arm(slot, call, this.opts.timeoutMs);
       return;
     }
@@ -253,7 +256,7 @@ export class BotRunner {
   private onTimeout(slot: Slot, call: Call, ms: number): void {
     if (slot.retired || !slot.inFlight.has(call.id)) return;
     slot.inFlight.delete(call.id);
-    call.reject(new BotTimeoutError(call.req.botId, call.req.instanceId, ms));
+    call.reject(new BotTimeoutError(call.req.botId, call.req.instanceId, ms, call.phase));
     // Terminating is the only way to stop a synchronous loop; anything else on the thread goes too.
     this.retire(slot, 'sibling-timeout', `its thread was stopped because bot "${call.req.botId}" timed out`);
     void slot.worker.terminate();
@@ -261,7 +264,7 @@ export class BotRunner {
   }
 
   /** Takes a slot out of service and fails what it was running. */
-  private retire(slot: Slot, crash: 'memory' | 'exit' | 'sibling-timeout' | 'closed', detail: string): void {
+  private retire(slot: Slot, crash: CrashCause, detail: string): void {
     if (slot.retired) return;
     slot.retired = true;
     this.slots = this.slots.filter((s) => s !== slot);

@@ -17,6 +17,13 @@ export interface StoredOrder {
   reason?: string | undefined;
 }
 
+export interface PendingOrder {
+  intent: OrderIntent;
+  timeframe: string;
+  /** Price the order was sized at (the decision candle's close). */
+  refPrice: number;
+}
+
 /** Inserts an order under its client order id unless one exists; indexes it as open. */
 const INSERT_ORDER = new Script(`
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
@@ -97,15 +104,33 @@ export class LedgerStore {
     return all.map((raw) => JSON.parse(raw) as StoredOrder);
   }
 
+
+  /** Every open order of the account. */
+  async openOrders(): Promise<StoredOrder[]>;
   /** Open orders of one market and timeframe decided before `before`: the ones a new candle can fill. */
-  async openOrders(symbol: string, timeframe: string, before: number): Promise<StoredOrder[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.openOrders(this.account), '-inf', `(${before}`);
+  async openOrders(symbol: string, timeframe: string, before: number): Promise<StoredOrder[]>;
+  async openOrders(symbol?: string, timeframe?: string, before?: number): Promise<StoredOrder[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.openOrders(this.account), '-inf', before === undefined ? '+inf' : `(${before}`);
     if (ids.length === 0) return [];
     const raws = await this.redis.hmget(this.keys.orders(this.account), ...ids);
     return raws
       .filter((r): r is string => r !== null)
       .map((r) => JSON.parse(r) as StoredOrder)
-      .filter((o) => o.status === 'open' && o.intent.symbol === symbol && o.timeframe === timeframe);
+      .filter((o) => o.status === 'open' && (symbol === undefined || (o.intent.symbol === symbol && o.timeframe === timeframe)));
+  }
+
+  /**
+   * Orders decided but not yet settled, by market: the coordinator marks one when it decides, so
+   * that the next candle's decision neither repeats it nor spends the cash it will use, even while
+   * the order is still queued for execution.
+   */
+  async markPending(pending: PendingOrder): Promise<void> {
+    await this.redis.hset(this.keys.pending(this.account), pending.intent.symbol, JSON.stringify(pending));
+  }
+
+  async pendingOrders(): Promise<PendingOrder[]> {
+    const raws = await this.redis.hvals(this.keys.pending(this.account));
+    return raws.map((r) => JSON.parse(r) as PendingOrder);
   }
 
   async openOrderCount(): Promise<number> {
