@@ -28,6 +28,8 @@ export interface CoordinatorDeps {
   limits: PositionCapLimits;
   execution: { slippageBps: number; feeRate?: string | undefined };
   account: string;
+  /** Runs a critical section under the account's lock, shared by every process. */
+  underAccountLock<T>(fn: () => Promise<T>): Promise<T>;
   log: Logger;
   now(): number;
 }
@@ -79,59 +81,65 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
       latencyMs: Math.max(0, deps.now() - m.seenAt),
     };
 
-    if (consensus.action !== 'hold') {
-      const rules = deps.markets[m.symbol];
-      // Unsettled orders first, then the account: an order settling in between is then seen as
-      // pending (a skipped candle), never as neither pending nor in the position (a double order).
-      const unsettled = await unsettledOrders(deps);
-      const { state } = await deps.ledger.snapshot();
-      const quote = quoteOf(m.symbol);
-      const marks = await marksAt(deps, state.positions, m.timeframe, m.candleTs, quote);
-      if (!rules) {
-        decision.risk = { verdict: 'deny', reason: `no market rules for ${m.symbol}` };
-      } else if (typeof marks === 'string') {
-        decision.risk = { verdict: 'deny', reason: marks };
-      } else {
-        const equity = equityOf(state, quote, marks);
-        const verdict = positionTarget(consensus, { equity }, deps.limits);
-        const pending = unsettled.find((o) => o.intent.symbol === m.symbol);
-        decision.risk = { ...verdict, equity };
-        if (verdict.verdict === 'target' && pending) {
-          // Sizing against a position that is about to change would double the order.
-          decision.risk = { verdict: 'none', reason: `order ${pending.intent.clientOrderId} for ${m.symbol} is still pending`, equity };
-        } else if (verdict.verdict === 'target') {
-          const sized = orderForTarget({
-            rules,
-            currentAmount: state.positions[m.symbol]?.amount ?? '0',
-            targetValue: verdict.targetValue,
-            price: m.close,
-            cash: freeCash(deps, state.cash[quote] ?? '0', quote, unsettled),
-            slippageBps: deps.execution.slippageBps,
-            feeRate: deps.execution.feeRate,
-          });
-          if ('skip' in sized) {
-            decision.risk = { verdict: 'none', reason: sized.skip, equity, targetValue: verdict.targetValue };
-          } else {
-            const clientOrderId = clientOrderIdFor({ account: deps.account, symbol: m.symbol, timeframe: m.timeframe, decisionTs: m.candleTs, side: sized.side, purpose: 'consensus' });
-            decision.order = { clientOrderId, side: sized.side, amount: sized.amount };
+    // Holds change nothing and need no lock. Anything that may trade sizes, records and marks its
+    // order under one lock per account: cash and positions are shared by every market, so two
+    // decisions must never size against the same state.
+    const commit = async (): Promise<{ action: string; order: string | null; duplicate: boolean }> => {
+      if (consensus.action !== 'hold') {
+        const rules = deps.markets[m.symbol];
+        // Unsettled orders first, then the account: an order settling in between is then seen as
+        // pending (a skipped candle), never as neither pending nor in the position (a double order).
+        const unsettled = await unsettledOrders(deps);
+        const { state } = await deps.ledger.snapshot();
+        const quote = quoteOf(m.symbol);
+        const marks = await marksAt(deps, state.positions, m.timeframe, m.candleTs, quote);
+        if (!rules) {
+          decision.risk = { verdict: 'deny', reason: `no market rules for ${m.symbol}` };
+        } else if (typeof marks === 'string') {
+          decision.risk = { verdict: 'deny', reason: marks };
+        } else {
+          const equity = equityOf(state, quote, marks);
+          const verdict = positionTarget(consensus, { equity }, deps.limits);
+          const pending = unsettled.find((o) => o.intent.symbol === m.symbol);
+          decision.risk = { ...verdict, equity };
+          if (verdict.verdict === 'target' && pending) {
+            // Sizing against a position that is about to change would double the order.
+            decision.risk = { verdict: 'none', reason: `order ${pending.intent.clientOrderId} for ${m.symbol} is still pending`, equity };
+          } else if (verdict.verdict === 'target') {
+            const sized = orderForTarget({
+              rules,
+              currentAmount: state.positions[m.symbol]?.amount ?? '0',
+              targetValue: verdict.targetValue,
+              price: m.close,
+              cash: freeCash(deps, state.cash[quote] ?? '0', quote, unsettled),
+              slippageBps: deps.execution.slippageBps,
+              feeRate: deps.execution.feeRate,
+            });
+            if ('skip' in sized) {
+              decision.risk = { verdict: 'none', reason: sized.skip, equity, targetValue: verdict.targetValue };
+            } else {
+              const clientOrderId = clientOrderIdFor({ account: deps.account, symbol: m.symbol, timeframe: m.timeframe, decisionTs: m.candleTs, side: sized.side, purpose: 'consensus' });
+              decision.order = { clientOrderId, side: sized.side, amount: sized.amount };
+            }
           }
         }
+        if (decision.risk.verdict === 'deny') await deps.stats.incr(`denials.${decision.risk.reason.split(' ')[0] ?? 'other'}`);
       }
-      if (decision.risk.verdict === 'deny') await deps.stats.incr(`denials.${decision.risk.reason.split(' ')[0] ?? 'other'}`);
-    }
 
-    const first = await deps.decisions.recordOnce(decision);
-    if (!first) {
-      const winner = (await deps.decisions.get(m.symbol, m.timeframe, m.candleTs)) as Decision;
-      if (winner.order) await deps.queues.addExecution(executionMessage(deps, m, winner.order, winner.consensus));
-      return { action: winner.action, order: winner.order?.clientOrderId ?? null, duplicate: true };
-    }
-    if (decision.order) {
-      const message = executionMessage(deps, m, decision.order, decision.consensus);
-      await deps.ledger.markPending({ intent: message.intent, timeframe: m.timeframe, refPrice: m.close });
-      await deps.queues.addExecution(message);
-    }
-    return { action: decision.action, order: decision.order?.clientOrderId ?? null, duplicate: false };
+      const first = await deps.decisions.recordOnce(decision);
+      if (!first) {
+        const winner = (await deps.decisions.get(m.symbol, m.timeframe, m.candleTs)) as Decision;
+        if (winner.order) await deps.queues.addExecution(executionMessage(deps, m, winner.order, winner.consensus));
+        return { action: winner.action, order: winner.order?.clientOrderId ?? null, duplicate: true };
+      }
+      if (decision.order) {
+        const message = executionMessage(deps, m, decision.order, decision.consensus);
+        await deps.ledger.markPending({ intent: message.intent, timeframe: m.timeframe, refPrice: m.close });
+        await deps.queues.addExecution(message);
+      }
+      return { action: decision.action, order: decision.order?.clientOrderId ?? null, duplicate: false };
+    };
+    return consensus.action === 'hold' ? commit() : deps.underAccountLock(commit);
   };
 }
 

@@ -22,6 +22,7 @@ export function keyspace(prefix: string) {
     pending: (account: string) => `${root}:orders:pending:${account}`,
     fills: (account: string) => `${root}:fills:${account}`,
     counters: `${root}:counters`,
+    lock: (name: string) => `${root}:lock:${name}`,
     rejections: `${root}:rejections`,
     botHealth: (instanceId: string) => `${root}:bots:health:${instanceId}`,
     runs: `${root}:runs`,

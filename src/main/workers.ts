@@ -5,6 +5,7 @@ import type { ExchangeGateway } from '../exchange/gateway.ts';
 import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
 import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
+import { withLock } from '../store/lock.ts';
 import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { ticksProcessor } from '../../processors/ticks.ts';
 import { analysisProcessor } from '../../processors/analysis.ts';
@@ -112,6 +113,7 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         limits: ctx.config.risk,
         execution: { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate },
         account: ctx.account,
+        underAccountLock: (fn) => withLock(ctx.redis, ctx.keys.lock(`account:${ctx.account}`), fn),
         log: ctx.log,
         now,
       }),
