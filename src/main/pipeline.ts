@@ -48,9 +48,10 @@ export async function waitForDrain(ctx: Context, options: { timeoutMs: number; s
   let quietPolls = 0;
   while (Date.now() < deadline && !options.signal?.aborted) {
     const counts = await Promise.all(ctx.queues.all().map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
-    // Two quiet polls in a row: a job finishing can enqueue the next stage between two reads.
+    // Quiet for 400 ms: a job finishing can enqueue the next stage between two reads, and workers
+    // flush their job counters every 200 ms (JobCounter).
     quietPolls = counts.every((c) => sum(c) === 0) ? quietPolls + 1 : 0;
-    if (quietPolls >= 2) return true;
+    if (quietPolls >= 5) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
