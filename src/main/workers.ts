@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Worker, type Job, type Processor } from 'bullmq';
 import { PaperGateway } from '../exchange/paper/paperGateway.ts';
@@ -149,6 +150,8 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
       connection: ctx.redis,
       prefix: ctx.queues.prefix,
       concurrency,
+      // Stored on each job it processes (Bull Board shows it): which host and process did the work.
+      name: `${hostname()}:${process.pid}`,
       // Trimming is set on each job; these apply to jobs added by other producers too.
       removeOnComplete: ctx.config.queues.keepCompleted,
       removeOnFail: ctx.config.queues.keepFailed,
