@@ -16,7 +16,7 @@ export function loadConfigOrExit(options: GlobalOptions, overrides: Record<strin
     return loadConfig({ file: options.config, overrides });
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stderr.write(`${error.message}\n`);
       process.exit(EXIT.config);
     }
     throw error;

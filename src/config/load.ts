@@ -25,10 +25,10 @@ const ENV_FIELDS: Record<string, { path: string; type: 'string' | 'number' }> = 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
-    message: string,
+    readonly summary: string,
     readonly problems: string[],
   ) {
-    super(message);
+    super(`${summary}\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 

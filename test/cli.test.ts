@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { ROOT } from './helpers/pipeline.ts';
+
+function quorum(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['bin/quorum.js', ...args], { cwd: ROOT, env: { ...process.env, QUORUM_LOG_LEVEL: 'silent', ...env }, encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function configFile(text: string, name = 'quorum.yaml'): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'quorum-cfg-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('configuration errors', () => {
+  it('name the field, the problem and the file the value came from', () => {
+    const file = configFile('risk:\n  maxPositionFraction: 3\nserver:\n  port: "http"\n');
+    try {
+      loadConfig({ file, env: {} });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(new RegExp(`risk\\.maxPositionFraction: .*<=1.*\\(got 3\\) \\[from ${file}\\]`));
+      expect(problems).toMatch(/server\.port: .*expected number.*\(got "http"\)/);
+    }
+  });
+
+  it('name the environment variable when the value came from there', () => {
+    expect(() => loadConfig({ env: { QUORUM_MODE: 'yolo' } })).toThrow(ConfigError);
+    try {
+      loadConfig({ env: { QUORUM_MODE: 'yolo' } });
+    } catch (error) {
+      expect((error as ConfigError).problems[0]).toMatch(/exchange\.mode: .*\(got "yolo"\) \[from environment variable QUORUM_MODE\]/);
+    }
+  });
+
+  it('refuse unknown fields, so that a typo does not silently fall back to a default', () => {
+    const file = configFile('risk:\n  maxPositionFractoin: 0.2\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(ConfigError);
+    try {
+      loadConfig({ file, env: {} });
+    } catch (error) {
+      expect((error as ConfigError).problems[0]).toMatch(/risk: unknown field "maxPositionFractoin"/);
+    }
+  });
+
+  it('refuse secrets in a file: they come from the environment only', () => {
+    const file = configFile('exchange:\n  apiKey: fake-key-in-a-file\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(/secrets are read from the environment only.*QUORUM_API_KEY/);
+  });
+
+  it('make `quorum config check` exit non-zero with the field named', () => {
+    const file = configFile('bots:\n  timeoutMs: -5\n');
+    const run = quorum(['--config', file, 'config', 'check']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/bots\.timeoutMs: .*\(got -5\)/);
+  });
+
+  it('print the effective config with secrets masked', () => {
+    const run = quorum(['config', 'check', '--json'], { QUORUM_TOKEN: 'fake-token-0123456789abcdef', QUORUM_API_KEY: 'fake-api-key-ZZZZ' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toContain('fake-token-0123456789abcdef');
+    expect(run.stdout).not.toContain('fake-api-key-ZZZZ');
+    const out = JSON.parse(run.stdout);
+    expect(out.config.server.token).toBe('***masked***');
+    expect(out.config.exchange.apiKey).toBe('***masked***');
+    expect(out.sources['server.token']).toBe('environment variable QUORUM_TOKEN');
+  });
+});
+
+describe('quorum candles --from-trades', () => {
+  it('rebuilds the real 1m and 5m candles from the real trades, byte for byte', () => {
+    for (const tf of ['1m', '5m']) {
+      const run = quorum(['candles', '--from-trades', 'data/trades/XRP_ETH-trades.csv', '--timeframe', tf]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(readFileSync(join(ROOT, `data/ohlcv/XRP_ETH-${tf}.csv`), 'utf8'));
+    }
+  });
+
+  it('refuses a bad timeframe and a missing file with a clear message', () => {
+    expect(quorum(['candles', '--from-trades', 'data/trades/XRP_ETH-trades.csv', '--timeframe', '7x']).stderr).toMatch(/--timeframe "7x" is not a timeframe/);
+    const missing = quorum(['candles', '--from-trades', 'nope.csv']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/nope\.csv/);
+  });
+});
+
+describe('quorum bots', () => {
+  it('lists every bot file, what loaded and what failed and why', () => {
+    const run = quorum(['bots', '--json']);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.loaded.map((b: { id: string }) => b.id).sort()).toEqual(['donchian-breakout', 'ema-crossover', 'rsi-reversion']);
+    expect(out.failed).toEqual([]);
+    expect(out.files).toBe(out.loaded.length);
+  });
+
+  it('reports a broken bot file and still loads the others, exiting non-zero', () => {
+    const file = configFile('bots:\n  dir: test/fixtures/bots\n  instances: []\n');
+    const run = quorum(['--config', file, 'bots', '--json']);
+    expect(run.code).toBe(1);
+    const out = JSON.parse(run.stdout);
+    expect(out.loaded.length).toBeGreaterThan(0);
+    expect(out.failed.length).toBeGreaterThan(0);
+    for (const f of out.failed) expect(f.error).toMatch(/\.ts: /);
+  });
+});

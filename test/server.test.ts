@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { startServer, ServerConfigError, type RunningServer } from '../src/api/server.ts';
+import { createLogger } from '../src/infra/logger.ts';
+import { createContext, type Context } from '../src/main/context.ts';
+import { allQueueNames } from '../queues/names.ts';
+import { ROOT, dropPrefix, freshPrefix, redisUrl, testConfig } from './helpers/pipeline.ts';
+
+const TOKEN = 'fake-test-token-0123456789';
+
+describe('the HTTP server', () => {
+  const prefix = freshPrefix('server');
+  let ctx: Context;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    ctx = await createContext(testConfig(prefix), createLogger({ level: 'silent', format: 'json' }), redisUrl(), ROOT);
+    server = await startServer({ host: '127.0.0.1', port: 0, token: TOKEN, redis: ctx.redis, queues: ctx.queues.all(), stats: ctx.stats, decisions: ctx.decisions, log: ctx.log });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await ctx?.close();
+    await dropPrefix(prefix);
+  });
+
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it('answers /healthz without a token, and /readyz says what is missing', async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).problems).toContain('no worker serves queue "ticks"');
+  });
+
+  it('refuses Bull Board and the API without the token, and with a wrong one', async () => {
+    for (const path of ['/admin/queues/api/queues', '/api/summary', '/']) {
+      const res = await fetch(`${server.url}${path}`, { headers: { accept: 'application/json' } });
+      expect(res.status, path).toBe(401);
+      expect((await fetch(`${server.url}${path}`, { headers: { authorization: 'Bearer wrong-token-xxxxxxxxxx', accept: 'application/json' } })).status).toBe(401);
+    }
+  });
+
+  it('lets a browser sign in with the token and keeps the token itself out of the cookie', async () => {
+    const res = await fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/admin/queues' }), redirect: 'manual' });
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    expect(cookie).not.toContain(TOKEN);
+    const page = await fetch(`${server.url}/admin/queues/api/queues`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+  });
+
+  it('shows every queue in Bull Board, and a failed job can be retried from it', async () => {
+    const res = await fetch(`${server.url}/admin/queues/api/queues`, { headers: auth });
+    expect(res.status).toBe(200);
+    const names = (await res.json()).queues.map((q: { name: string }) => q.name).sort();
+    expect(names).toEqual(allQueueNames('paper').sort());
+
+    const queue = ctx.queues.notifications;
+    const worker = new Worker(queue.name, async () => { throw new UnrecoverableError('fails once'); }, { connection: ctx.redis, prefix: ctx.queues.prefix });
+    const job = await queue.add('x', { any: 'thing' });
+    await new Promise<void>((resolve) => worker.on('failed', () => resolve()));
+    await worker.close();
+    expect(await job.getState()).toBe('failed');
+    const retry = await fetch(`${server.url}/admin/queues/api/queues/${queue.name}/${job.id}/retry?queueStatus=failed`, { method: 'PUT', headers: auth });
+    expect(retry.status).toBeLessThan(300);
+    expect(['waiting', 'wait', 'prioritized']).toContain(await job.getState());
+  });
+
+  it('refuses to bind beyond loopback without a token', async () => {
+    await expect(startServer({ host: '0.0.0.0', port: 0, redis: ctx.redis, queues: [], stats: ctx.stats, decisions: ctx.decisions, log: ctx.log })).rejects.toThrow(ServerConfigError);
+  });
+});
