@@ -108,12 +108,14 @@ program
       const startedAt = Date.now();
       const report = await runReplay(ctx, { signal: life.abort.signal });
       log.info(report, 'replay finished');
+      let drained = true;
       if (opts.wait) {
-        await waitForDrain(ctx, { timeoutMs: 30 * 60_000, signal: life.abort.signal });
+        drained = await waitForDrain(ctx, { timeoutMs: 30 * 60_000, signal: life.abort.signal });
+        if (!drained) log.error('the queues did not drain within 30 minutes: is a worker serving every queue?');
         process.stdout.write(`${formatSummary(await summarize(ctx, startedAt))}\n`);
       }
       await life.shutdown();
-      process.exit(EXIT.ok);
+      process.exit(drained ? EXIT.ok : EXIT.failure);
     } catch (error) {
       await failStartup(error, life);
     }
