@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../processors/coordinator.ts';
 import { QUEUE } from '../queues/names.ts';
 import type { RunSummary } from '../src/main/pipeline.ts';
-import { dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline } from './helpers/pipeline.ts';
+import { dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline, waitFor } from './helpers/pipeline.ts';
 
 const INSTANCES = [
   { id: 'mom-a', bot: 'momentum' },
@@ -127,11 +127,3 @@ describe('bad candles and bad payloads', () => {
     await expect(pipeline.ctx.queues.addTick({ symbol: 'nope' } as any)).rejects.toThrow(/invalid ticks payload: .*symbol/);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

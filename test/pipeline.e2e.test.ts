@@ -7,7 +7,7 @@ import type { Decision } from '../processors/coordinator.ts';
 import type { RunSummary } from '../src/main/pipeline.ts';
 import { QUEUE } from '../queues/names.ts';
 import { stamp } from '../src/contracts/envelope.ts';
-import { ROOT, dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline } from './helpers/pipeline.ts';
+import { ROOT, dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline, waitFor } from './helpers/pipeline.ts';
 
 const FILES = ['data/ohlcv/ETH_BTC-5m.csv', 'data/ohlcv/LTC_BTC-5m.csv', 'data/ohlcv/XMR_BTC-5m.csv'];
 const LAST = 400;
@@ -120,11 +120,3 @@ describe('a replay of real data through the whole pipeline on a real Redis', () 
     expect(await pipeline.ctx.ledger.fills()).toHaveLength(fillsBefore);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

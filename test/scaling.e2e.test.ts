@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../processors/coordinator.ts';
 import { QUEUE } from '../queues/names.ts';
-import { ROOT, dropPrefix, freshPrefix, redisUrl, startPipeline, testConfig } from './helpers/pipeline.ts';
+import { ROOT, dropPrefix, freshPrefix, redisUrl, startPipeline, testConfig, waitFor } from './helpers/pipeline.ts';
 
 const OVERRIDES = { 'replay.files': ['data/ohlcv/ZEC_BTC-5m.csv', 'data/ohlcv/DASH_BTC-5m.csv'], 'replay.lastCandles': 150 };
 
@@ -65,11 +65,3 @@ describe('horizontal scaling', () => {
     for (const n of byProcess.values()) expect(n).toBeGreaterThan(done.length * 0.2);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -81,3 +81,12 @@ export async function dropPrefix(prefix: string): Promise<void> {
   } while (cursor !== '0');
   await redis.quit();
 }
+
+/** Polls `check` until it holds; fails the test after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
