@@ -123,7 +123,8 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
             }
           }
         }
-        if (decision.risk.verdict === 'deny') await deps.stats.incr(`denials.${decision.risk.reason.split(' ')[0] ?? 'other'}`);
+        // The gate's name, not its free-text reason, names the counter: counters stay a fixed set.
+        if (decision.risk.verdict === 'deny') await deps.stats.incr('denials.position-cap');
       }
 
       const first = await deps.decisions.recordOnce(decision);
