@@ -10,6 +10,7 @@ export default defineBot({
   id: 'donchian-breakout',
   version: '1.0.0',
   description: 'Breakout: buy when the close breaks above the previous N-candle high, sell below the previous low.',
+  family: 'breakout',
   params,
   warmup: (p) => p.period + 1,
   analyze({ candles, params: p }) {

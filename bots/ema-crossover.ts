@@ -22,6 +22,7 @@ export default defineBot({
   id: 'ema-crossover',
   version: '1.0.0',
   description: 'Trend following: buy while the fast EMA is above the slow one, sell while below.',
+  family: 'trend',
   params,
   // EMAs here seed from the first price; 3 slow periods let that seed fade below 0.3%.
   warmup: (p) => p.slow * 3,

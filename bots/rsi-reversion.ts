@@ -14,6 +14,7 @@ export default defineBot({
   id: 'rsi-reversion',
   version: '1.0.0',
   description: 'Mean reversion: buy when RSI is oversold, sell when overbought; deeper is surer.',
+  family: 'momentum',
   params,
   // Wilder smoothing remembers its seed for a long time; 3 periods make it settle.
   warmup: (p) => p.period * 3 + 1,

@@ -8,6 +8,30 @@ export { z };
 /** Version of the bot contract below; a bot written for another major version is refused at load. */
 export const BOT_API_VERSION = 1;
 
+/** The kind of strategy: shown by `quorum bots`, and the key the regime weighting works by. */
+export const BOT_FAMILIES = [
+  'trend',
+  'momentum',
+  'mean-reversion',
+  'breakout',
+  'volume',
+  'regime',
+  'market-making',
+  'arbitrage',
+  'ml',
+  'risk',
+] as const;
+export type BotFamily = (typeof BOT_FAMILIES)[number];
+
+/**
+ * What the coordinator does with a bot's signals.
+ * - vote: buy, sell or hold, weighted into the consensus;
+ * - veto: a non-hold signal blocks new entries in that market for that candle (exits still run);
+ *   its signals are never votes.
+ */
+export const BOT_ROLES = ['vote', 'veto'] as const;
+export type BotRole = (typeof BOT_ROLES)[number];
+
 export interface BotContext<P> {
   /** Unified symbol of the market being analysed. */
   symbol: string;
@@ -28,6 +52,9 @@ export interface BotDefinition<S extends z.ZodObject = z.ZodObject> {
   /** Semver of the bot's logic; recorded with every signal it gives. */
   version: string;
   description: string;
+  family: BotFamily;
+  /** Defaults to 'vote'. */
+  role?: BotRole;
   /** Parameters with defaults and bounds; config is checked against it at start-up. */
   params: S;
   /** How many candles `analyze` needs to say anything; fewer and it is not called. */

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { BOT_API_VERSION, type BotDefinition } from '../core/bot.ts';
+import { BOT_API_VERSION, BOT_FAMILIES, BOT_ROLES, type BotDefinition } from '../core/bot.ts';
 
 export interface DiscoveredBot {
   /** Absolute path of the bot file. */
@@ -43,6 +43,8 @@ export const BotDefinitionShape = z.object({
   id: z.string().regex(KEBAB, 'must be kebab-case, e.g. "ema-crossover"'),
   version: z.string().regex(SEMVER, 'must be semver, e.g. "1.0.0"'),
   description: z.string().min(1, 'must not be empty'),
+  family: z.enum(BOT_FAMILIES, { error: `must be one of ${BOT_FAMILIES.join(', ')}` }),
+  role: z.enum(BOT_ROLES, { error: `must be one of ${BOT_ROLES.join(', ')}` }).optional(),
   params: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'must be a zod object schema (z.object({...}))'),
   warmup: fn(),
   analyze: fn(),
