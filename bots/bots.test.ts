@@ -48,6 +48,16 @@ describe.each(files)('%s', (file) => {
     bot = found.definition;
   });
 
+  it('keeps to its role: a regime bot only labels regimes, a veto bot only vetoes (sell) or holds', () => {
+    const all = MARKETS[0]!.all;
+    for (const end of decisionPoints(bot, all).filter((_, i) => i % 10 === 0)) {
+      const signal = analyze(bot, slice(all, Math.max(0, end - WINDOW), end));
+      if (bot.role === 'regime') expect(signal.action).toBe('hold');
+      else expect(signal.regime).toBeUndefined();
+      if (bot.role === 'veto') expect(signal.action).not.toBe('buy');
+    }
+  });
+
   it('has a default warmup that fits the default window', () => {
     const warmup = bot.warmup(bot.params.parse({}));
     expect(Number.isInteger(warmup) && warmup >= 1 && warmup <= WINDOW).toBe(true);
@@ -62,7 +72,7 @@ describe.each(files)('%s', (file) => {
         const parsed = SignalSchema.safeParse(signal);
         if (!parsed.success) throw new Error(`${symbol} at candle ${end}: ${JSON.stringify(signal)}: ${parsed.error.message}`);
         expect(parsed.data).toEqual(signal);
-        if (signal.action !== 'hold') {
+        if (signal.action !== 'hold' || signal.regime !== undefined) {
           acted++;
           expect(signal.confidence).toBeGreaterThan(0);
         }
@@ -94,6 +104,7 @@ describe.each(files)('%s', (file) => {
       const signal: Signal = analyze(bot, w);
       expect(SignalSchema.parse(signal)).toEqual(signal);
       expect(signal).toMatchObject({ action: 'hold', confidence: 0 });
+      expect(signal.regime).toBeUndefined();
     }
   });
 

@@ -27,9 +27,11 @@ export type BotFamily = (typeof BOT_FAMILIES)[number];
  * What the coordinator does with a bot's signals.
  * - vote: buy, sell or hold, weighted into the consensus;
  * - veto: a non-hold signal blocks new entries in that market for that candle (exits still run);
- *   its signals are never votes.
+ *   its signals are never votes;
+ * - regime: says which market regime this is (signal.regime, action hold); the coordinator scales
+ *   the other bots' weights by family for that regime (coordinator.regimeWeights).
  */
-export const BOT_ROLES = ['vote', 'veto'] as const;
+export const BOT_ROLES = ['vote', 'veto', 'regime'] as const;
 export type BotRole = (typeof BOT_ROLES)[number];
 
 export interface BotContext<P> {

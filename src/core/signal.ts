@@ -11,11 +11,14 @@ export const SignalSchema = z
     confidence: z.number().finite().min(0).max(1),
     /** A short human-readable why. */
     reason: z.string().max(200).default(''),
+    /** Regime bots only: the market's regime at this candle (confidence says how sure). */
+    regime: z.enum(['trending', 'ranging', 'volatile']).optional(),
   })
   .strict();
 
 export type Signal = z.infer<typeof SignalSchema>;
 export type SignalAction = Signal['action'];
+export type Regime = NonNullable<Signal['regime']>;
 
 export function hold(reason: string): Signal {
   return { action: 'hold', confidence: 0, reason };
