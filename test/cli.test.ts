@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { isBotFileName } from '../src/registry/discover.ts';
 import { ROOT } from './helpers/pipeline.ts';
 
 function quorum(args: string[], env: Record<string, string> = {}) {
@@ -96,7 +97,8 @@ describe('quorum bots', () => {
     const run = quorum(['bots', '--json']);
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout);
-    expect(out.loaded.map((b: { id: string }) => b.id).sort()).toEqual(['donchian-breakout', 'ema-crossover', 'rsi-reversion']);
+    const files = readdirSync(join(ROOT, 'bots')).filter(isBotFileName);
+    expect(out.loaded.map((b: { id: string }) => `${b.id}.ts`).sort()).toEqual(files.sort());
     expect(out.failed).toEqual([]);
     expect(out.files).toBe(out.loaded.length);
   });

@@ -61,7 +61,8 @@ describe('resolveInstances', () => {
   it('reports a bot that was not discovered, listing the known ones', () => {
     const { instances, problems } = resolveInstances(configured([{ id: 'x', bot: 'nope' }]), report, MARKETS);
     expect(instances).toEqual([]);
-    expect(problems).toEqual([`bots.instances[0] (x): bot "nope" was not discovered in ${report.dir} (known: donchian-breakout, ema-crossover, rsi-reversion)`]);
+    expect(problems).toEqual([`bots.instances[0] (x): bot "nope" was not discovered in ${report.dir} (known: ${report.loaded.map((b) => b.id).join(', ')})`]);
+    expect(problems[0]).toContain('ema-crossover, ');
   });
 
   it('reports a bot whose file failed to load, with the load error', () => {
