@@ -84,8 +84,9 @@ export function ticksProcessor(deps: TicksDeps) {
       timeframe,
       candleTs: candle.ts,
       close: candle.close,
+      prevTs: tick.prevTs,
       seenAt: tick.seenAt,
-      instances: instances.map((i) => ({ instanceId: i.id, weight: i.weight })),
+      instances: instances.map((i) => ({ instanceId: i.id, weight: i.weight, family: i.family, role: i.role })),
     };
     const children: AnalysisMessage[] = instances.map((i) => ({
       ...stamp('analysis', 1, now),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BOT_FAMILIES } from '../core/bot.ts';
 import { isSymbol } from '../core/market.ts';
 import { isTimeframe } from '../core/timeframe.ts';
 
@@ -109,17 +110,78 @@ const BotsSchema = z
   })
   .strict();
 
+const fraction = (max = 1) => z.number().min(0).max(max);
+
+const PolicyFields = {
+  method: z
+    .enum(['confidence-weighted', 'majority'])
+    .default('confidence-weighted')
+    .describe('confidence-weighted: sides compete on weight × confidence; majority: on weight alone'),
+  minVoters: z.number().int().min(1).default(2).describe('Quorum: fewest bots that must give a valid signal'),
+  minAgreement: fraction().default(0.5).describe('Quorum: least share of voting weight behind the winning side'),
+  minConfidence: fraction().default(0.2).describe('Weighted confidence below which the decision is hold'),
+};
+
+const RegimeWeightsSchema = z
+  .partialRecord(z.enum(['trending', 'ranging', 'volatile']), z.partialRecord(z.enum(BOT_FAMILIES), z.number().min(0).max(10)))
+  .describe('Per regime (from regime bots), a multiplier of each bot family\'s weight; missing = 1');
+
 const CoordinatorSchema = z
   .object({
-    minVoters: z.number().int().min(1).default(2).describe('Quorum: fewest bots that must give a valid signal'),
-    minAgreement: z.number().min(0).max(1).default(0.5).describe('Quorum: least share of voting weight behind the winning side'),
-    minConfidence: z.number().min(0).max(1).default(0.2).describe('Weighted confidence below which the decision is hold'),
+    ...PolicyFields,
+    markets: z
+      .record(symbol, z.object(PolicyFields).partial().strict())
+      .default({})
+      .describe('Per-market overrides of method, minVoters, minAgreement and minConfidence'),
+    trackRecord: z
+      .object({
+        metric: z.enum(['off', 'hit-rate', 'sharpe']).default('hit-rate').describe("What moves an instance's weight: its hit rate, its Sharpe ratio, or nothing"),
+        horizonCandles: positiveInt.max(1000).default(12).describe('A vote is scored by the return over this many candles after it'),
+        halfLife: z.number().positive().max(100_000).default(200).describe('Scored votes after which an old one counts half'),
+        prior: z.number().min(0).max(10_000).default(20).describe('Neutral pseudo-votes: how slowly a young record moves the weight'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Weights that follow each instance\'s rolling track record on each market'),
+    regimeWeights: RegimeWeightsSchema.default({
+      trending: { trend: 1.5, breakout: 1.25, 'mean-reversion': 0.5 },
+      ranging: { trend: 0.5, breakout: 0.75, 'mean-reversion': 1.5 },
+      volatile: { trend: 0.75, momentum: 0.75, 'mean-reversion': 0.75 },
+    }),
   })
   .strict();
 
 const RiskSchema = z
   .object({
-    maxPositionFraction: z.number().gt(0).max(1).default(0.1).describe('Largest position in one market, as a fraction of equity'),
+    maxPositionFraction: z.number().gt(0).max(1).default(0.1).describe('Largest position in one market, as a fraction of equity (never above 0.25 whatever this says)'),
+    maxTotalExposure: z.number().gt(0).max(1).default(0.5).describe('Largest sum of positions and pending entries per quote currency, as a fraction of equity'),
+    maxOpenPositions: positiveInt.max(1000).default(5).describe('Most markets held at once (pending entries count)'),
+    maxCorrelation: z.number().min(-1).max(1).default(0.85).describe('No new position whose return correlation with a held market is above this'),
+    correlationLookback: positiveInt.min(10).max(5000).default(288).describe('Candles of returns behind correlation and VaR'),
+    minCorrelationSamples: positiveInt.min(3).max(5000).default(50).describe('Fewest shared returns to judge a correlation by'),
+    maxDrawdown: z.number().gt(0).max(1).default(0.2).describe('Drawdown from the equity peak at which entries halt; size shrinks linearly before it'),
+    stopOutsBeforeCooldown: positiveInt.max(100).default(3).describe('Stop-outs in a row that start a cooldown'),
+    cooldownCandles: z.number().int().min(0).max(100_000).default(24).describe('Candles without entries after that run of stop-outs'),
+    dailyLossLimit: z.number().gt(0).max(1).default(0.05).describe("Loss since the day's first reading (UTC day of the candle) that stops entries for the day"),
+    kellyFraction: z.number().gt(0).max(1).default(0.5).describe('Share of the full Kelly bet to take (0.5 = half Kelly)'),
+    minEdgeSamples: z.number().min(0).max(100_000).default(10).describe("Fewest scored votes behind the ensemble's edge estimate; fewer and the size is zero"),
+    volatilityTarget: fraction().default(0.01).describe('Per-candle ATR / price above which the size shrinks in proportion (0 = off)'),
+    atrPeriod: positiveInt.max(500).default(14).describe('Candles of the ATR used for sizing and ATR stops'),
+    maxVar: z.number().gt(0).max(1).default(0.03).describe('Largest one-candle historical VaR of the would-be portfolio, as a fraction of equity'),
+    varConfidence: z.number().min(0.5).max(0.999).default(0.95).describe('Confidence level of VaR and CVaR'),
+    monteCarloPaths: positiveInt.max(100_000).default(500).describe('Bootstrap paths of the Monte Carlo drawdown estimate'),
+    monteCarloHorizon: positiveInt.max(100_000).default(288).describe('Candles per Monte Carlo path'),
+    exits: z
+      .object({
+        stopLoss: fraction().default(0.05).describe('Exit when the close is this fraction below entry (0 = off)'),
+        atrStop: z.number().min(0).max(100).default(3).describe('Exit when the close is this many ATRs (at entry) below entry (0 = off)'),
+        trailingStop: fraction().default(0.05).describe('Exit when the close is this fraction below the highest close since entry (0 = off)'),
+        takeProfit: z.number().min(0).max(100).default(0.1).describe('Exit when the close is this fraction above entry (0 = off)'),
+        maxHoldCandles: z.number().int().min(0).max(1_000_000).default(288).describe('Exit after holding this many candles (0 = off)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The position monitor, checked on every candle of a held market, in every trading state'),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BOT_FAMILIES, BOT_ROLES } from '../core/bot.ts';
 import { isSymbol } from '../core/market.ts';
 import { SignalSchema } from '../core/signal.ts';
 import { isTimeframe } from '../core/timeframe.ts';
@@ -65,9 +66,20 @@ export const CoordinatorMessage = envelope('coordinator', 1, {
   candleTs: ts,
   /** Close of the decision candle: the reference price for sizing (fills happen at the next open). */
   close: z.number().finite().positive(),
+  /** The series' previous candle: its decision comes first, so a market's decisions are made in order. */
+  prevTs: ts.nullable(),
   seenAt: ts,
   /** Every instance asked, with its weight, so that missing answers are visible in the decision. */
-  instances: z.array(z.object({ instanceId: z.string(), weight: z.number().finite().nonnegative() }).strict()),
+  instances: z.array(
+    z
+      .object({
+        instanceId: z.string(),
+        weight: z.number().finite().nonnegative(),
+        family: z.enum(BOT_FAMILIES),
+        role: z.enum(BOT_ROLES),
+      })
+      .strict(),
+  ),
 });
 export type CoordinatorMessage = z.infer<typeof CoordinatorMessage>;
 

@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, type Vote } from './aggregate.ts';
-import { positionTarget } from '../risk/positionCap.ts';
+import { aggregate, type AggregationPolicy, type Vote } from './aggregate.ts';
+import { scoreVote, type TrackRecord } from './trackRecord.ts';
 
-const policy = { minVoters: 2, minAgreement: 0.5, minConfidence: 0.2 };
-const vote = (instanceId: string, action: Vote['action'], confidence = 0.8, weight = 1): Vote => ({ instanceId, botId: 'b', weight, action, confidence, reason: '' });
+const policy: AggregationPolicy = {
+  method: 'confidence-weighted',
+  minVoters: 2,
+  minAgreement: 0.5,
+  minConfidence: 0.2,
+  trackRecord: { metric: 'off', halfLife: 100, prior: 0 },
+  regimeWeights: {},
+};
+const vote = (instanceId: string, action: Vote['action'], confidence = 0.8, weight = 1, extra: Partial<Vote> = {}): Vote => ({
+  instanceId,
+  botId: 'b',
+  family: 'trend',
+  role: 'vote',
+  weight,
+  action,
+  confidence,
+  reason: '',
+  ...extra,
+});
 
 describe('aggregate', () => {
   it('buys when enough weight agrees with enough confidence', () => {
@@ -33,19 +50,50 @@ describe('aggregate', () => {
     expect(c.action).toBe('buy');
     expect(Number.isFinite(c.confidence) && Number.isFinite(c.agreement)).toBe(true);
   });
-});
 
-describe('positionTarget', () => {
-  const buy = aggregate([vote('a', 'buy'), vote('b', 'buy')], policy);
-  it('targets at most the configured fraction of equity', () => {
-    expect(positionTarget(buy, { equity: '2.5' }, { maxPositionFraction: 0.1 })).toMatchObject({ verdict: 'target', targetValue: '0.25' });
+  it('majority counts weight alone: a confident minority loses', () => {
+    const votes = [vote('a', 'buy', 1), vote('b', 'sell', 0.3), vote('c', 'sell', 0.3)];
+    const open = { ...policy, minAgreement: 0 };
+    expect(aggregate(votes, open).action).toBe('buy');
+    expect(aggregate(votes, { ...open, method: 'majority' }).action).toBe('sell');
   });
-  it('targets flat on sell and changes nothing on hold', () => {
-    expect(positionTarget({ ...buy, action: 'sell' }, { equity: '1' }, { maxPositionFraction: 0.1 })).toMatchObject({ verdict: 'target', targetValue: '0' });
-    expect(positionTarget({ ...buy, action: 'hold' }, { equity: '1' }, { maxPositionFraction: 0.1 }).verdict).toBe('none');
+
+  it('a veto bot blocks a buy but not a sell, and its signal is never a vote', () => {
+    const veto = vote('guard', 'sell', 0.9, 1, { role: 'veto', family: 'risk', reason: 'crash' });
+    const blocked = aggregate([vote('a', 'buy'), vote('b', 'buy'), veto], policy);
+    expect(blocked).toMatchObject({ action: 'hold', vetoes: [{ instanceId: 'guard', reason: 'crash' }] });
+    expect(blocked.reason).toMatch(/buy vetoed by guard \(crash\)/);
+    expect(blocked.voters).toBe(2);
+    expect(aggregate([vote('a', 'sell'), vote('b', 'sell'), veto], policy).action).toBe('sell');
+    expect(aggregate([vote('a', 'buy'), vote('b', 'buy'), { ...veto, action: 'hold', confidence: 0 }], policy).action).toBe('buy');
   });
-  it('denies instead of sizing when equity or the fraction is not a sane number', () => {
-    for (const equity of ['0', '-1', 'NaN', 'abc']) expect(positionTarget(buy, { equity }, { maxPositionFraction: 0.1 }).verdict).toBe('deny');
-    for (const f of [0, -0.1, 1.5, Number.NaN]) expect(positionTarget(buy, { equity: '1' }, { maxPositionFraction: f }).verdict).toBe('deny');
+
+  it('weights families by the regime the regime bots report', () => {
+    const regimeBot = vote('regime', 'hold', 0.9, 1, { role: 'regime', family: 'regime', regime: 'ranging' });
+    const votes = [vote('trend', 'buy', 0.8, 1, { family: 'trend' }), vote('revert', 'sell', 0.8, 1, { family: 'mean-reversion' }), regimeBot];
+    const weighted = { ...policy, minVoters: 1, minAgreement: 0, regimeWeights: { ranging: { 'mean-reversion': 2 }, trending: { trend: 2 } } };
+    expect(aggregate(votes, weighted)).toMatchObject({ action: 'sell', regime: 'ranging' });
+    expect(aggregate([...votes.slice(0, 2), { ...regimeBot, regime: 'trending' }], weighted)).toMatchObject({ action: 'buy', regime: 'trending' });
+    expect(aggregate(votes.slice(0, 2), weighted)).toMatchObject({ action: 'hold', regime: null, reason: 'buy and sell tied' });
+  });
+
+  it("follows each instance's track record: a bot that has been right outweighs one that has been wrong", () => {
+    let good: TrackRecord | undefined;
+    let bad: TrackRecord | undefined;
+    for (let t = 1; t <= 50; t++) {
+      const size = t % 2 === 0 ? 0.02 : 0.005;
+      good = scoreVote(good, size, t, 100);
+      bad = scoreVote(bad, -size, t, 100);
+    }
+    const records = new Map([['good', good!], ['bad', bad!]]);
+    const votes = [vote('good', 'buy', 0.6), vote('bad', 'sell', 0.7)];
+    const tracked = { ...policy, minVoters: 1, minAgreement: 0, trackRecord: { metric: 'hit-rate' as const, halfLife: 100, prior: 10 } };
+    expect(aggregate(votes, { ...policy, minVoters: 1, minAgreement: 0 }, records).action).toBe('sell');
+    const c = aggregate(votes, tracked, records);
+    expect(c.action).toBe('buy');
+    const weight = Object.fromEntries(c.counted.map((v) => [v.instanceId, v.effectiveWeight]));
+    expect(weight.good).toBeGreaterThan(1.5);
+    expect(weight.bad).toBeLessThan(0.5);
+    expect(aggregate(votes, { ...tracked, trackRecord: { ...tracked.trackRecord, metric: 'sharpe' } }, records).action).toBe('buy');
   });
 });

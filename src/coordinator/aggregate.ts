@@ -1,13 +1,19 @@
-import type { SignalAction } from '../core/signal.ts';
+import type { BotFamily, BotRole } from '../core/bot.ts';
+import type { Regime, SignalAction } from '../core/signal.ts';
+import { recordMultiplier, type TrackRecord, type TrackRecordPolicy } from './trackRecord.ts';
 
 /** One bot instance's valid answer for one candle. */
 export interface Vote {
   instanceId: string;
   botId: string;
+  family: BotFamily;
+  role: BotRole;
+  /** The configured weight. */
   weight: number;
   action: SignalAction;
   confidence: number;
   reason: string;
+  regime?: Regime | undefined;
 }
 
 /** An instance that was asked and gave no usable answer (failed, timed out, warming up, missing). */
@@ -17,12 +23,22 @@ export interface Abstention {
 }
 
 export interface AggregationPolicy {
+  /** 'confidence-weighted': sides compete on Σ weight × confidence; 'majority': on Σ weight alone. */
+  method: 'confidence-weighted' | 'majority';
   /** Fewest valid votes (holds included) for any decision but hold. */
   minVoters: number;
   /** Least share of the voters' weight that must be on the winning side. */
   minAgreement: number;
   /** Least weighted confidence of the winning side. */
   minConfidence: number;
+  trackRecord: TrackRecordPolicy;
+  /** Per regime, a multiplier of each family's weight (missing = 1). */
+  regimeWeights: Partial<Record<Regime, Partial<Record<BotFamily, number>>>>;
+}
+
+/** A vote as counted: with the weight it carried after the track record and the regime. */
+export interface CountedVote extends Vote {
+  effectiveWeight: number;
 }
 
 export interface Consensus {
@@ -34,37 +50,70 @@ export interface Consensus {
   voters: number;
   weights: Record<SignalAction, number>;
   reason: string;
+  /** The regime the regime bots agreed on, if any. */
+  regime: Regime | null;
+  /** Veto bots that objected to entries on this candle. */
+  vetoes: Array<{ instanceId: string; reason: string }>;
+  counted: CountedVote[];
 }
 
 /**
- * Confidence-weighted vote with a quorum: buy and sell compete on Σ weight × confidence; the winner
- * must carry enough of the voters' weight and enough confidence, else the market holds. One
- * answer per market, so two bots' opposite wishes can never become opposite orders.
+ * Turns one candle's votes for one market into one answer, so two bots' opposite wishes can
+ * never become opposite orders. Regime bots label the market; veto bots can block a buy; the
+ * others vote with their configured weight × track-record multiplier × regime multiplier. The
+ * winner must carry enough of the voters' weight and enough confidence, else the market holds.
  */
-export function aggregate(votes: readonly Vote[], policy: AggregationPolicy): Consensus {
+export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, records: ReadonlyMap<string, TrackRecord> = new Map()): Consensus {
+  const usable = (v: Vote) => v.weight > 0 && Number.isFinite(v.weight) && Number.isFinite(v.confidence);
+  const regime = regimeOf(votes.filter((v) => v.role === 'regime' && usable(v)));
+  const vetoes = votes.filter((v) => v.role === 'veto' && v.action === 'sell' && v.confidence > 0 && usable(v)).map((v) => ({ instanceId: v.instanceId, reason: v.reason }));
+
+  const counted: CountedVote[] = votes
+    .filter((v) => v.role === 'vote' && usable(v))
+    .map((v) => {
+      const byRegime = regime ? (policy.regimeWeights[regime]?.[v.family] ?? 1) : 1;
+      const effectiveWeight = v.weight * recordMultiplier(records.get(v.instanceId), policy.trackRecord) * (Number.isFinite(byRegime) && byRegime >= 0 ? byRegime : 1);
+      return { ...v, effectiveWeight };
+    });
+
   const weights: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
   const score: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
-  for (const v of votes) {
-    if (!(v.weight > 0) || !Number.isFinite(v.weight) || !Number.isFinite(v.confidence)) continue;
-    weights[v.action] += v.weight;
-    score[v.action] += v.weight * v.confidence;
+  const confidenceSum: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
+  for (const v of counted) {
+    weights[v.action] += v.effectiveWeight;
+    confidenceSum[v.action] += v.effectiveWeight * v.confidence;
+    score[v.action] += policy.method === 'majority' ? v.effectiveWeight : v.effectiveWeight * v.confidence;
   }
-  const voters = votes.filter((v) => v.weight > 0).length;
+  const voters = counted.filter((v) => v.effectiveWeight > 0).length;
   const total = weights.buy + weights.sell + weights.hold;
-  const holdWith = (reason: string, agreement = 0): Consensus => ({ action: 'hold', confidence: 0, agreement, voters, weights, reason });
+  const base = { voters, weights, regime, vetoes, counted };
+  const holdWith = (reason: string, agreement = 0): Consensus => ({ action: 'hold', confidence: 0, agreement, reason, ...base });
 
   if (voters < policy.minVoters) return holdWith(`no quorum: ${voters} of ${policy.minVoters} required votes`);
   if (score.buy === score.sell) return holdWith(score.buy === 0 ? 'no bot wants to trade' : 'buy and sell tied');
   const side: 'buy' | 'sell' = score.buy > score.sell ? 'buy' : 'sell';
   const agreement = total > 0 ? weights[side] / total : 0;
-  const confidence = weights[side] > 0 ? score[side] / weights[side] : 0;
+  const confidence = weights[side] > 0 ? confidenceSum[side] / weights[side] : 0;
   if (agreement < policy.minAgreement) {
     return holdWith(`${side} has ${pct(agreement)} of the weight, below the ${pct(policy.minAgreement)} required`, agreement);
   }
   if (confidence < policy.minConfidence) {
     return holdWith(`${side} confidence ${confidence.toFixed(2)} below ${policy.minConfidence}`, agreement);
   }
-  return { action: side, confidence, agreement, voters, weights, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}` };
+  if (side === 'buy' && vetoes.length > 0) {
+    return holdWith(`buy vetoed by ${vetoes.map((v) => `${v.instanceId} (${v.reason})`).join(', ')}`, agreement);
+  }
+  const inRegime = regime ? ` in a ${regime} market` : '';
+  return { action: side, confidence, agreement, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}${inRegime}`, ...base };
+}
+
+/** The regime with the most weight × confidence behind it; null when no regime bot said anything. */
+function regimeOf(votes: readonly Vote[]): Regime | null {
+  const score = new Map<Regime, number>();
+  for (const v of votes) if (v.regime && v.confidence > 0) score.set(v.regime, (score.get(v.regime) ?? 0) + v.weight * v.confidence);
+  let best: Regime | null = null;
+  for (const [regime, s] of [...score].sort(([a], [b]) => a.localeCompare(b))) if (best === null || s > score.get(best)!) best = regime;
+  return best;
 }
 
 function pct(x: number): string {

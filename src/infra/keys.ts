@@ -26,6 +26,14 @@ export function keyspace(prefix: string) {
     rejections: `${root}:rejections`,
     botHealth: (instanceId: string) => `${root}:bots:health:${instanceId}`,
     runs: `${root}:runs`,
+    tradingState: `${root}:risk:state`,
+    tradingStateLog: `${root}:risk:state:log`,
+    equityPeak: (account: string) => `${root}:risk:peak:${account}`,
+    dayStart: (account: string) => `${root}:risk:daystart:${account}`,
+    losses: (account: string) => `${root}:risk:losses:${account}`,
+    positionWatch: (account: string) => `${root}:risk:watch:${account}`,
+    trackRecords: (marketKey: string, tf: string) => `${root}:trackrecord:${marketKey}:${tf}`,
+    trackScored: (marketKey: string, tf: string, ts: number) => `${root}:trackrecord:scored:${marketKey}:${tf}:${ts}`,
   };
 }
 

@@ -7,6 +7,7 @@ import { keyspace, type Keyspace } from '../infra/keys.ts';
 import type { Logger } from '../infra/logger.ts';
 import { assertNoEviction, createRedis, type Redis } from '../infra/redis.ts';
 import { CandleStore } from '../store/candleStore.ts';
+import { RiskStore } from '../store/riskStore.ts';
 import { DecisionStore } from '../store/decisionStore.ts';
 import { LedgerStore } from '../store/ledgerStore.ts';
 import { BotHealthStore, StatsStore } from '../store/statsStore.ts';
@@ -29,6 +30,7 @@ export interface Context {
   ledger: LedgerStore;
   stats: StatsStore;
   health: BotHealthStore;
+  risk: RiskStore;
   markets: Record<string, MarketRules>;
   replayFiles: ReplayFile[];
   account: string;
@@ -42,7 +44,9 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
   await assertNoEviction(redis);
   const keys = keyspace(config.redis.prefix);
   const account = config.exchange.id;
-  const candles = new CandleStore(redis, keys, config.bots.windowSize + SERIES_HEADROOM);
+  // Candles kept per series: enough for the bots' windows and for the risk engine's lookbacks.
+  const history = Math.max(config.bots.windowSize, config.risk.correlationLookback + 1, config.risk.atrPeriod + 1, config.coordinator.trackRecord.horizonCandles + 1);
+  const candles = new CandleStore(redis, keys, history + SERIES_HEADROOM);
   const ledger = new LedgerStore(redis, keys, account, candles);
   await ledger.ensureAccount(config.paper.balances);
   const marketsFile = resolve(cwd, config.paper.marketsFile);
@@ -60,6 +64,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
     ledger,
     stats: new StatsStore(redis, keys),
     health: new BotHealthStore(redis, keys),
+    risk: new RiskStore(redis, keys),
     markets,
     replayFiles: resolveReplayFiles(config.replay.files, { cwd, timeframes: config.replay.timeframes }),
     account,

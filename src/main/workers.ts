@@ -6,6 +6,7 @@ import type { ExchangeGateway } from '../exchange/gateway.ts';
 import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
 import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
+import { policyFor, riskLimitsOf } from './policies.ts';
 import { withLock } from '../store/lock.ts';
 import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { ticksProcessor } from '../../processors/ticks.ts';
@@ -110,11 +111,15 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         stats: ctx.stats,
         queues: ctx.queues,
         markets: ctx.markets,
-        policy: ctx.config.coordinator,
-        limits: ctx.config.risk,
+        risk: ctx.risk,
+        policyFor: (symbol) => policyFor(ctx.config, symbol),
+        trackRecord: ctx.config.coordinator.trackRecord,
+        limitsFor: (timeframe) => riskLimitsOf(ctx.config, timeframe),
+        riskWindows: ctx.config.risk,
+        exits: ctx.config.risk.exits,
         execution: { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate },
         account: ctx.account,
-        underAccountLock: (fn) => withLock(ctx.redis, ctx.keys.lock(`account:${ctx.account}`), fn),
+        lock: (name, fn) => withLock(ctx.redis, ctx.keys.lock(name), fn),
         log: ctx.log,
         now,
       }),

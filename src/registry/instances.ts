@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { BotInstanceConfig } from '../config/schema.ts';
+import type { BotFamily, BotRole } from '../core/bot.ts';
 import type { DiscoveryReport } from './discover.ts';
 
 /** A configured bot instance, checked against its bot and resolved to concrete markets. */
@@ -7,6 +8,8 @@ export interface BotInstance {
   id: string;
   botId: string;
   botVersion: string;
+  family: BotFamily;
+  role: BotRole;
   /** Resolved symbols, in configured order, without duplicates. */
   markets: string[];
   /** Parsed by the bot's schema, defaults applied. */
@@ -101,6 +104,8 @@ export function resolveInstances(
       id: cfg.id,
       botId: bot.id,
       botVersion: bot.version,
+      family: bot.definition.family,
+      role: bot.definition.role ?? 'vote',
       markets,
       params,
       weight: cfg.weight ?? 1,

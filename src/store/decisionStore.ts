@@ -1,22 +1,36 @@
 import type { Redis } from 'ioredis';
 import { marketKey } from '../core/market.ts';
 import type { Keyspace } from '../infra/keys.ts';
+import { TransientError } from '../core/errors.ts';
+import type { Fence } from './lock.ts';
 import { Script } from './script.ts';
 
 /** How long one decision stays readable by key; the log below keeps the most recent ones. */
 const DECISION_TTL_S = 7 * 86_400;
 const DECISION_LOG_MAX = 10_000;
 
-/** Records a decision only if none exists for that candle, and counts it, in one step. */
+/**
+ * Records a decision only if none exists for that candle, counts it, and reserves its order as
+ * pending in the ledger, in one step; with a fence, only while that lock is still held (-1 if not).
+ */
 const RECORD_ONCE = new Script(`
+if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[5] then return -1 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   redis.call('HINCRBY', KEYS[2], 'decisions', 1)
   redis.call('HINCRBY', KEYS[2], 'decisions.' .. ARGV[4], 1)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[1])
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[5], ARGV[6], ARGV[7]) end
   return 1
 end
 return 0
 `);
+
+export interface RecordOptions {
+  /** The lock the decision was made under; nothing is written if it was lost meanwhile. */
+  fence?: Fence;
+  /** An order to reserve as pending: the ledger's pending hash, its field (the symbol) and value. */
+  pending?: { key: string; field: string; value: string };
+}
 
 export interface StoredDecision {
   symbol: string;
@@ -32,15 +46,22 @@ export class DecisionStore {
     private readonly keys: Keyspace,
   ) {}
 
-  /** True if this call recorded it; false if the candle already had a decision (a re-run job). */
-  async recordOnce(decision: StoredDecision): Promise<boolean> {
+  /**
+   * True if this call recorded it; false if the candle already had a decision (a re-run job).
+   * Throws a TransientError if the fence's lock was lost: the job retries and decides afresh.
+   */
+  async recordOnce(decision: StoredDecision, options: RecordOptions = {}): Promise<boolean> {
     const key = this.keys.decision(marketKey(decision.symbol), decision.timeframe, decision.candleTs);
-    const created = await RECORD_ONCE.run(
-      this.redis,
-      [key, this.keys.counters, this.keys.decisionLog],
-      [JSON.stringify(decision), DECISION_TTL_S, DECISION_LOG_MAX, decision.action],
+    const { fence, pending } = options;
+    const created = Number(
+      await RECORD_ONCE.run(
+        this.redis,
+        [key, this.keys.counters, this.keys.decisionLog, fence?.key ?? key, pending?.key ?? key],
+        [JSON.stringify(decision), DECISION_TTL_S, DECISION_LOG_MAX, decision.action, fence?.token ?? '', pending?.field ?? '', pending?.value ?? ''],
+      ),
     );
-    return Number(created) === 1;
+    if (created === -1) throw new TransientError(`lock ${fence!.key} was lost before the decision for ${decision.symbol} at ${decision.candleTs} was recorded`, 'lock-lost');
+    return created === 1;
   }
 
   async get(symbol: string, timeframe: string, candleTs: number): Promise<StoredDecision | undefined> {

@@ -125,7 +125,13 @@ export class LedgerStore {
    * the order is still queued for execution.
    */
   async markPending(pending: PendingOrder): Promise<void> {
-    await this.redis.hset(this.keys.pending(this.account), pending.intent.symbol, JSON.stringify(pending));
+    const { key, field, value } = this.pendingEntry(pending);
+    await this.redis.hset(key, field, value);
+  }
+
+  /** Where markPending writes, for a caller that writes it atomically with something else. */
+  pendingEntry(pending: PendingOrder): { key: string; field: string; value: string } {
+    return { key: this.keys.pending(this.account), field: pending.intent.symbol, value: JSON.stringify(pending) };
   }
 
   async pendingOrders(): Promise<PendingOrder[]> {
