@@ -4,13 +4,14 @@ import { AnalysisResult, CoordinatorMessage, type ExecutionMessage } from '../sr
 import { stamp } from '../src/contracts/envelope.ts';
 import { aggregate, type Abstention, type AggregationPolicy, type Consensus, type Vote } from '../src/coordinator/aggregate.ts';
 import { ensembleEdge, scoreVote, type TrackRecord } from '../src/coordinator/trackRecord.ts';
-import { equity as equityOf, type AccountState } from '../src/core/ledger.ts';
+import { equity as equityOf } from '../src/core/ledger.ts';
 import { baseOf, marketKey, quoteOf, type MarketRules } from '../src/core/market.ts';
 import { clientOrderIdFor, type OrderIntent } from '../src/core/order.ts';
 import { timeframeMs } from '../src/core/timeframe.ts';
 import type { Logger } from '../src/infra/logger.ts';
-import { evaluateEntry, evaluateReduction, type GateNote, type Holding, type RiskLimits, type RiskOutcome } from '../src/risk/engine.ts';
+import { evaluateEntry, evaluateReduction, type GateNote, type RiskLimits, type RiskOutcome } from '../src/risk/engine.ts';
 import { checkExit, watchPosition, type ExitRules, type ExitSignal } from '../src/risk/exits.ts';
+import { holdingsIn, seriesOf } from '../src/risk/portfolio.ts';
 import { averageTrueRange, type CloseSeries } from '../src/risk/returns.ts';
 import type { RiskFigures } from '../src/risk/valueAtRisk.ts';
 import type { CandleStore } from '../src/store/candleStore.ts';
@@ -319,24 +320,6 @@ async function collectVotes(job: Job, m: CoordinatorMessage): Promise<{ votes: V
   votes.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
   abstentions.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
   return { votes, abstentions };
-}
-
-/** Positions at their marks and unsettled buys at their order value, in one quote currency. */
-function holdingsIn(quote: string, state: AccountState, marks: Record<string, string>, unsettled: PendingOrder[]): Holding[] {
-  const holdings: Holding[] = [];
-  for (const [symbol, p] of Object.entries(state.positions)) {
-    if (quoteOf(symbol) !== quote || marks[symbol] === undefined) continue;
-    const value = new Decimal(p.amount).mul(marks[symbol]!);
-    if (value.gt(0)) holdings.push({ symbol, value: value.toNumber() });
-  }
-  for (const p of unsettled) {
-    if (p.intent.side === 'buy' && quoteOf(p.intent.symbol) === quote) holdings.push({ symbol: p.intent.symbol, value: new Decimal(p.intent.amount).mul(p.refPrice).toNumber() });
-  }
-  return holdings;
-}
-
-function seriesOf(w: { length: number; ts: ArrayLike<number>; close: ArrayLike<number> }): CloseSeries {
-  return Array.from({ length: w.length }, (_, i) => ({ ts: w.ts[i]!, close: w.close[i]! }));
 }
 
 /** The UTC day of a candle, which the daily loss limit counts by (a replay follows candle time, not the wall clock). */

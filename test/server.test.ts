@@ -3,6 +3,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { startServer, ServerConfigError, type RunningServer } from '../src/api/server.ts';
 import { createLogger } from '../src/infra/logger.ts';
 import { createContext, type Context } from '../src/main/context.ts';
+import { serverDepsOf } from '../src/main/riskReport.ts';
 import { allQueueNames } from '../queues/names.ts';
 import { ROOT, dropPrefix, freshPrefix, redisUrl, testConfig } from './helpers/pipeline.ts';
 
@@ -15,7 +16,7 @@ describe('the HTTP server', () => {
 
   beforeAll(async () => {
     ctx = await createContext(testConfig(prefix), createLogger({ level: 'silent', format: 'json' }), redisUrl(), ROOT);
-    server = await startServer({ host: '127.0.0.1', port: 0, token: TOKEN, redis: ctx.redis, queues: ctx.queues.all(), stats: ctx.stats, decisions: ctx.decisions, log: ctx.log });
+    server = await startServer({ ...serverDepsOf(ctx), host: '127.0.0.1', port: 0, token: TOKEN });
   });
   afterAll(async () => {
     await server?.close();
@@ -68,7 +69,37 @@ describe('the HTTP server', () => {
     expect(['waiting', 'wait', 'prioritized']).toContain(await job.getState());
   });
 
+  it('throws the kill switch through the API: JSON only, checked, recorded, and the state is served back', async () => {
+    const url = `${server.url}/api/trading-state`;
+    const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetch(url, { method: 'POST', body, headers: { ...auth, ...headers } });
+    expect((await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect((await post('state=HALTED&reason=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    const bad = await post(JSON.stringify({ state: 'STOP', reason: '' }));
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toMatch(/state: .*ACTIVE.*reason: say why/s);
+    expect((await post(JSON.stringify({ state: 'HALTED', reason: 'x', extra: 1 }))).status).toBe(400);
+    expect((await post('{"state":')).status).toBe(400);
+    const ok = await post(JSON.stringify({ state: 'HALTED', reason: 'exchange outage' }));
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).current).toMatchObject({ state: 'HALTED', reason: 'exchange outage', by: 'api' });
+    const shown = await (await fetch(url, { headers: auth })).json();
+    expect(shown.current.state).toBe('HALTED');
+    expect(shown.history[0]).toMatchObject({ state: 'HALTED', reason: 'exchange outage' });
+    expect(await ctx.risk.tradingState()).toMatchObject({ state: 'HALTED' });
+    const alert = (await ctx.queues.notifications.getJobs(['waiting', 'prioritized'])).find((j) => j.data.event === 'kill-switch');
+    expect(alert?.data).toMatchObject({ priority: 'critical', title: 'trading HALTED (api)', body: 'exchange outage' });
+  });
+
+  it('serves the risk figures of the portfolio', async () => {
+    const res = await fetch(`${server.url}/api/risk`, { headers: auth });
+    expect(res.status).toBe(200);
+    const report = await res.json();
+    expect(report.quotes.map((q: { quote: string }) => q.quote)).toEqual(['BTC', 'ETH']);
+    expect(report.quotes[0]).toMatchObject({ equity: '1', exposure: 0, openPositions: 0, figures: null });
+    expect(report.limits.maxVar).toBe(0.03);
+  });
+
   it('refuses to bind beyond loopback without a token', async () => {
-    await expect(startServer({ host: '0.0.0.0', port: 0, redis: ctx.redis, queues: [], stats: ctx.stats, decisions: ctx.decisions, log: ctx.log })).rejects.toThrow(ServerConfigError);
+    await expect(startServer({ ...serverDepsOf(ctx), host: '0.0.0.0', port: 0 })).rejects.toThrow(ServerConfigError);
   });
 });

@@ -10,6 +10,8 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../infra/logger.ts';
 import type { StatsStore } from '../store/statsStore.ts';
 import type { DecisionStore } from '../store/decisionStore.ts';
+import { z } from 'zod';
+import { TRADING_STATES, type TradingState, type TradingStateRecord } from '../risk/tradingState.ts';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 const SESSION_COOKIE = 'quorum_session';
@@ -27,8 +29,22 @@ export interface ServerDeps {
   queues: Queue[];
   stats: StatsStore;
   decisions: DecisionStore;
+  /** The kill switch and the risk figures (see src/main/riskReport.ts). */
+  risk: {
+    report(): Promise<unknown>;
+    tradingState(): Promise<TradingStateRecord>;
+    history(): Promise<TradingStateRecord[]>;
+    setTradingState(state: TradingState, reason: string, by: string): Promise<TradingStateRecord>;
+  };
   log: Logger;
 }
+
+const TradingStateRequest = z
+  .object({
+    state: z.enum(TRADING_STATES),
+    reason: z.string().trim().min(1, 'say why (it is recorded and sent to the operators)').max(500),
+  })
+  .strict();
 
 export interface RunningServer {
   url: string;
@@ -130,6 +146,25 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.get('/api/summary', async (_req, res) => {
     res.json({ counters: await deps.stats.counters(), recentDecisions: await deps.decisions.recent(20), rejections: await deps.stats.rejections(20) });
+  });
+
+  app.get('/api/risk', async (_req, res) => {
+    res.json(await deps.risk.report());
+  });
+
+  app.get('/api/trading-state', async (_req, res) => {
+    res.json({ current: await deps.risk.tradingState(), history: await deps.risk.history() });
+  });
+
+  // JSON only: a cross-site form cannot send application/json without a CORS preflight we never grant.
+  app.post('/api/trading-state', express.json({ limit: '4kb' }), async (req, res) => {
+    if (!req.is('application/json')) return res.status(415).json({ error: 'unsupported_media_type', message: 'send the body as application/json' });
+    const parsed = TradingStateRequest.safeParse(req.body);
+    if (!parsed.success) {
+      return res.status(400).json({ error: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+    }
+    const record = await deps.risk.setTradingState(parsed.data.state, parsed.data.reason, 'api');
+    res.json({ current: record });
   });
 
   app.get('/', async (_req, res) => {

@@ -13,6 +13,7 @@ import { resolveReplayFiles } from '../feed/replayFiles.ts';
 import { isTimeframe } from '../core/timeframe.ts';
 import { EXIT, Lifecycle, connect, failStartup, loadConfigOrExit, loggerFor, type GlobalOptions } from './bootstrap.ts';
 import type { Context } from '../main/context.ts';
+import { riskReport, serverDepsOf, setTradingState } from '../main/riskReport.ts';
 
 const program = new Command('quorum')
   .description('Quorum: many bots vote, a coordinator decides, risk sizes, execution trades (paper or ccxt).')
@@ -39,7 +40,7 @@ program
       const workers = await startWorkers(ctx, allQueueNames(ctx.account));
       life.add('workers', () => workers.close());
       if (opts.server) {
-        const server = await startServer({ ...serverDeps(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
+        const server = await startServer({ ...serverDepsOf(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
         life.add('server', () => server.close());
         log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
       }
@@ -87,7 +88,7 @@ program
     const life = new Lifecycle(log);
     try {
       const { ctx } = await connect(loaded, log, life);
-      const server = await startServer({ ...serverDeps(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
+      const server = await startServer({ ...serverDepsOf(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
       life.add('server', () => server.close());
       log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
     } catch (error) {
@@ -178,6 +179,54 @@ program
     if (aggregator.lateTrades > 0) process.stderr.write(`${aggregator.lateTrades} late trade(s) ignored\n`);
   });
 
+const STATE_OF = { halt: 'HALTED', reduce: 'REDUCING', resume: 'ACTIVE' } as const;
+
+program
+  .command('trading')
+  .description('the kill switch: show the trading state, or halt (no new entries), reduce (only risk-reducing orders) or resume; exits run in every state')
+  .argument('[action]', 'status | halt | reduce | resume', 'status')
+  .option('--reason <text>', 'why (recorded with the change and sent to the notification channels); required to change the state')
+  .option('--json', 'machine-readable output')
+  .action(async (action: string, opts: { reason?: string; json?: boolean }) => {
+    const loaded = loadConfigOrExit(globals());
+    if (action !== 'status' && !(action in STATE_OF)) {
+      process.stderr.write(`unknown action "${action}": use status, halt, reduce or resume\n`);
+      process.exit(EXIT.config);
+    }
+    if (action !== 'status' && !opts.reason?.trim()) {
+      process.stderr.write(`quorum trading ${action} needs --reason "<why>": it is recorded and sent to the operators\n`);
+      process.exit(EXIT.config);
+    }
+    const log = loggerFor(loaded);
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      const current = action === 'status' ? await ctx.risk.tradingState() : await setTradingState(ctx, STATE_OF[action as keyof typeof STATE_OF], opts.reason!.trim(), 'cli');
+      process.stdout.write(opts.json ? `${JSON.stringify(current)}\n` : `trading ${current.state}: ${current.reason} (by ${current.by}${current.at ? `, ${new Date(current.at).toISOString()}` : ''})\n`);
+      await life.shutdown();
+      process.exit(EXIT.ok);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('risk')
+  .description("the portfolio's risk now: equity, drawdown, exposure, VaR, CVaR and Monte Carlo drawdown per quote currency, and the trading state")
+  .action(async () => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded);
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      process.stdout.write(`${JSON.stringify(await riskReport(ctx), null, 2)}\n`);
+      await life.shutdown();
+      process.exit(EXIT.ok);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
 const configCommand = program.command('config').description('configuration');
 configCommand
   .command('check')
@@ -195,10 +244,6 @@ configCommand
       else process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
     }
   });
-
-function serverDeps(ctx: Context) {
-  return { redis: ctx.redis, queues: ctx.queues.all(), stats: ctx.stats, decisions: ctx.decisions, log: ctx.log };
-}
 
 /** Deletes every key under this deployment's hash-tagged prefix; refuses outside paper mode. */
 async function wipe(ctx: Context): Promise<void> {
