@@ -79,9 +79,9 @@ export interface Decision extends StoredDecision {
 
 type Outcome = { action: string; order: string | null; duplicate: boolean };
 
-const PREDECESSOR_RETRY_MS = 25;
-
-/** True while the previous candle's decision is still to come (its job exists and has not failed). */
+/** A deferred decision is woken by its predecessor; this is only the fallback if that wake-up is missed. */
+const PREDECESSOR_RETRY_MS = 500;
+/** Whether the previous candle's decision is still to come (its job exists and has not ended). */
 async function predecessorPending(deps: CoordinatorDeps, m: CoordinatorMessage): Promise<boolean> {
   if (m.prevTs === null || (await deps.decisions.get(m.symbol, m.timeframe, m.prevTs))) return false;
   const previous = await deps.queues.coordinator.getJob(jobId.decision(marketKey(m.symbol), m.timeframe, m.prevTs));
@@ -103,9 +103,13 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
     const m = await parseJob(QUEUE.coordinator, CoordinatorMessage, job, deps.stats);
     const existing = (await deps.decisions.get(m.symbol, m.timeframe, m.candleTs)) as Decision | undefined;
     if (existing) return rehandOrder(deps, m, existing);
+    // A market's decisions are made in candle order: track records, positions and the monitor
+    // then evolve the same way whatever the workers' timing. A decision whose predecessor is not
+    // made yet gives its slot back; the predecessor wakes it when done (noted before checking,
+    // so the wake-up cannot be missed between the check and the note).
+    if (token !== undefined && m.prevTs !== null) await deps.decisions.markWaiting(m.symbol, m.timeframe, m.prevTs, job.id!);
     if (token !== undefined && (await predecessorPending(deps, m))) {
-      // A market's decisions are made in candle order: track records, positions and the monitor
-      // then evolve the same way whatever the workers' timing. Give the slot back and come again.
+      await deps.stats.incr('coordinator.deferred');
       await job.moveToDelayed(Date.now() + PREDECESSOR_RETRY_MS, token);
       throw new DelayedError();
     }
@@ -252,17 +256,36 @@ async function decideUnderLock(
 /** Records the decision (fenced, with its order reserved as pending, in one step) and hands the order on. */
 async function commit(deps: CoordinatorDeps, m: CoordinatorMessage, decision: Decision, fence: Fence | undefined, pending: PendingOrder | undefined): Promise<Outcome> {
   const first = await deps.decisions.recordOnce(decision, { fence, pending: pending && deps.ledger.pendingEntry(pending) });
+  await wakeSuccessor(deps, m);
   if (!first) {
     const winner = (await deps.decisions.get(m.symbol, m.timeframe, m.candleTs)) as Decision;
     return rehandOrder(deps, m, winner);
   }
-  if (decision.exit && decision.order) await deps.risk.recordExit(deps.account, decision.exit.stopOut, m.candleTs);
+  if (decision.exit && decision.order) {
+    await deps.risk.recordExit(deps.account, decision.exit.stopOut, m.candleTs);
+    await deps.stats.incr(`exits.${decision.exit.kind}`);
+  }
   if (decision.order) await deps.queues.addExecution(executionMessage(deps, m, decision.order, decision.risk.reason));
   return { action: decision.action, order: decision.order?.clientOrderId ?? null, duplicate: false };
 }
 
+/** Promotes the next candle's decision if it is waiting for this one. */
+async function wakeSuccessor(deps: CoordinatorDeps, m: CoordinatorMessage): Promise<void> {
+  const id = await deps.decisions.takeWaiting(m.symbol, m.timeframe, m.candleTs);
+  const successor = id ? await deps.queues.coordinator.getJob(id) : undefined;
+  if (!successor) return;
+  // It may be a moment from moving itself to delayed; if it never gets there, it needed no wake-up.
+  for (let i = 0; i < 50; i++) {
+    const state = await successor.getState();
+    if (state === 'delayed') return successor.promote().catch(() => undefined);
+    if (state !== 'active') return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** A re-run (stalled job, manual retry, lost race): the recorded decision stands; make sure its order was handed on. */
 async function rehandOrder(deps: CoordinatorDeps, m: CoordinatorMessage, existing: Decision): Promise<Outcome> {
+  await wakeSuccessor(deps, m);
   if (existing.order) await deps.queues.addExecution(executionMessage(deps, m, existing.order, existing.risk?.reason ?? existing.consensus));
   return { action: existing.action, order: existing.order?.clientOrderId ?? null, duplicate: true };
 }

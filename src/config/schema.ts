@@ -205,7 +205,7 @@ const WorkersSchema = z
   .object({
     ticks: positiveInt.max(64).default(4).describe('Concurrent ticks jobs per worker process'),
     analysis: positiveInt.max(256).default(16).describe('Concurrent analysis jobs per worker process'),
-    coordinator: positiveInt.max(64).default(4).describe('Concurrent coordinator jobs per worker process'),
+    coordinator: positiveInt.max(64).default(8).describe('Concurrent coordinator jobs per worker process (I/O-bound; one market decides one candle at a time)'),
     execution: positiveInt.max(64).default(2).describe('Concurrent execution jobs per worker process'),
     notifications: positiveInt.max(64).default(2).describe('Concurrent notification jobs per worker process'),
     botThreads: positiveInt.max(32).default(2).describe('Threads that run bot code in each analysis worker process'),

@@ -26,6 +26,7 @@ export function keyspace(prefix: string) {
     rejections: `${root}:rejections`,
     botHealth: (instanceId: string) => `${root}:bots:health:${instanceId}`,
     runs: `${root}:runs`,
+    waitingSuccessor: (marketKey: string, tf: string, ts: number) => `${root}:coordinator:successor:${marketKey}:${tf}:${ts}`,
     tradingState: `${root}:risk:state`,
     tradingStateLog: `${root}:risk:state:log`,
     equityPeak: (account: string) => `${root}:risk:peak:${account}`,

@@ -66,6 +66,7 @@ export interface RunSummary {
   equity: Record<string, { start: string; end: string; pnl: string; realizedPnl: string; unrealizedPnl: string; fees: string }>;
   jobs: Record<string, { completed: number; failed: number; retried: number }>;
   payloadsRejected: number;
+  risk: { tradingState: string; denials: Record<string, number>; exits: Record<string, number> };
 }
 
 export async function summarize(ctx: Context, startedAt: number): Promise<RunSummary> {
@@ -102,6 +103,7 @@ export async function summarize(ctx: Context, startedAt: number): Promise<RunSum
   for (const q of ctx.queues.all()) {
     jobs[q.name] = { completed: n(`jobs.${q.name}.completed`), failed: n(`jobs.${q.name}.failed`), retried: n(`jobs.${q.name}.retried`) };
   }
+  const byPrefix = (prefix: string) => Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
   return {
     durationMs: Date.now() - startedAt,
     candles: { replayed: n('candles.replayed'), stored: n('candles.stored'), duplicates: n('candles.duplicate'), rejected, rejectedTotal: n('rejected.candle') },
@@ -117,6 +119,7 @@ export async function summarize(ctx: Context, startedAt: number): Promise<RunSum
     equity: equityByQuote,
     jobs,
     payloadsRejected: n('rejected.payload'),
+    risk: { tradingState: (await ctx.risk.tradingState()).state, denials: byPrefix('denials.'), exits: byPrefix('exits.') },
   };
 }
 
@@ -132,10 +135,16 @@ export function formatSummary(s: RunSummary): string {
     ...Object.entries(s.equity).map(
       ([q, e]) => `  equity    ${q}: ${e.start} → ${e.end} (P&L ${e.pnl}; realised ${e.realizedPnl}, unrealised ${e.unrealizedPnl}, fees ${e.fees})`,
     ),
+    `  risk      trading ${s.risk.tradingState}; denials ${listCounts(s.risk.denials)}; exits ${listCounts(s.risk.exits)}`,
     '  jobs      ' + Object.entries(s.jobs).map(([q, j]) => `${q} ${j.completed} ok / ${j.failed} failed`).join(', '),
     `  payloads rejected ${s.payloadsRejected}`,
   ];
   return lines.join('\n');
+}
+
+function listCounts(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 function sum(counts: Record<string, number>): number {

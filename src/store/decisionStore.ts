@@ -8,6 +8,7 @@ import { Script } from './script.ts';
 /** How long one decision stays readable by key; the log below keeps the most recent ones. */
 const DECISION_TTL_S = 7 * 86_400;
 const DECISION_LOG_MAX = 10_000;
+const WAITING_TTL_S = 3600;
 
 /**
  * Records a decision only if none exists for that candle, counts it, and reserves its order as
@@ -62,6 +63,16 @@ export class DecisionStore {
     );
     if (created === -1) throw new TransientError(`lock ${fence!.key} was lost before the decision for ${decision.symbol} at ${decision.candleTs} was recorded`, 'lock-lost');
     return created === 1;
+  }
+
+  /** Notes that the job deciding a later candle waits for the decision at `ts`. */
+  async markWaiting(symbol: string, timeframe: string, ts: number, jobId: string): Promise<void> {
+    await this.redis.set(this.keys.waitingSuccessor(marketKey(symbol), timeframe, ts), jobId, 'EX', WAITING_TTL_S);
+  }
+
+  /** The job waiting for the decision at `ts`, once (the note is removed). */
+  async takeWaiting(symbol: string, timeframe: string, ts: number): Promise<string | undefined> {
+    return (await this.redis.getdel(this.keys.waitingSuccessor(marketKey(symbol), timeframe, ts))) ?? undefined;
   }
 
   async get(symbol: string, timeframe: string, candleTs: number): Promise<StoredDecision | undefined> {
