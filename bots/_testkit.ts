@@ -32,8 +32,14 @@ export function slice(w: CandleWindow, from: number, to: number): CandleWindow {
   };
 }
 
-export function analyze(bot: BotDefinition, candles: CandleWindow, raw: Record<string, unknown> = {}, symbol = 'ETH/BTC'): Signal {
-  return bot.analyze({ symbol, timeframe: '5m', candles, params: bot.params.parse(raw) });
+export interface AnalyzeExtras {
+  others?: Record<string, CandleWindow>;
+  inventory?: number;
+  model?: unknown;
+}
+
+export function analyze(bot: BotDefinition, candles: CandleWindow, raw: Record<string, unknown> = {}, symbol = 'ETH/BTC', extras: AnalyzeExtras = {}): Signal {
+  return bot.analyze({ symbol, timeframe: '5m', candles, params: bot.params.parse(raw), others: extras.others ?? {}, inventory: extras.inventory ?? 0, model: extras.model });
 }
 
 /** Candles built from closes (open = previous close, high/low around them, volume 1 unless given). */

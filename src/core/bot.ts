@@ -41,6 +41,37 @@ export interface BotContext<P> {
   /** The candles up to and including the decision candle, oldest first; never a later one. */
   candles: CandleWindow;
   params: P;
+  /**
+   * Windows of the markets the bot asked for with `otherMarkets` (pairs trading), up to the same
+   * decision candle; a market with no stored candles yet is absent.
+   */
+  others: Readonly<Record<string, CandleWindow>>;
+  /** Value of the account's holding in this market as a fraction of equity (0 = none); for inventory-aware bots. */
+  inventory: number;
+  /** The model `train` made for this instance and market, as JSON; undefined for bots without one. */
+  model: unknown;
+}
+
+/** What `train` sees: only candles up to the end of the last completed training period. */
+export interface TrainContext<P> {
+  symbol: string;
+  timeframe: string;
+  candles: CandleWindow;
+  params: P;
+}
+
+/**
+ * A learning bot's model: trained walk-forward on past candles only, once per period of
+ * `retrainEvery` candles (every instance and market on the same schedule of candle time, so that
+ * any worker trains the same model), persisted in Redis and reloaded for every analysis.
+ */
+export interface ModelSpec<P> {
+  /** Most candles to train on. */
+  trainingWindow(params: P): number;
+  /** Candles per training period. */
+  retrainEvery(params: P): number;
+  /** Must be deterministic (seed any randomness) and return plain JSON. */
+  train(ctx: TrainContext<P>): unknown;
 }
 
 /**
@@ -62,6 +93,9 @@ export interface BotDefinition<S extends z.ZodObject = z.ZodObject> {
   /** How many candles `analyze` needs to say anything; fewer and it is not called. */
   warmup(params: z.infer<S>): number;
   analyze(ctx: BotContext<z.infer<S>>): Signal;
+  /** Markets besides the analysed one whose windows `analyze` reads (unified symbols). */
+  otherMarkets?(params: z.infer<S>, symbol: string): string[];
+  model?: ModelSpec<z.infer<S>>;
 }
 
 export function defineBot<S extends z.ZodObject>(definition: Omit<BotDefinition<S>, 'apiVersion'>): BotDefinition<S> {

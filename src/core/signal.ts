@@ -11,6 +11,11 @@ export const SignalSchema = z
     confidence: z.number().finite().min(0).max(1),
     /** A short human-readable why. */
     reason: z.string().max(200).default(''),
+    /**
+     * A limit price instead of a market order: a buy rests below the market, a sell above, until
+     * a later candle trades through it (grid and market-making bots).
+     */
+    limitPrice: z.number().finite().positive().optional(),
     /** Regime bots only: the market's regime at this candle (confidence says how sure). */
     regime: z.enum(['trending', 'ranging', 'volatile']).optional(),
   })

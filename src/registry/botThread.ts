@@ -98,7 +98,7 @@ async function run(msg: RunMessage): Promise<void> {
   };
   let output: unknown;
   try {
-    output = bot.analyze({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data });
+    output = bot.analyze({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data, others: {}, inventory: 0, model: undefined });
   } catch (error) {
     post({ type: 'result', callId, ok: false, kind: 'failed', message: messageOf(error) });
     return;
