@@ -6,6 +6,12 @@ import type { Logger } from '../src/infra/logger.ts';
 import { BotCrashedError, BotFailedError, BotOutputError, BotRunError, BotTimeoutError } from '../src/registry/errors.ts';
 import type { CandleStore } from '../src/store/candleStore.ts';
 import type { BotHealthStore, StatsStore } from '../src/store/statsStore.ts';
+import type { CandleWindow } from '../src/core/candle.ts';
+import { timeframeMs } from '../src/core/timeframe.ts';
+import { stamp } from '../src/contracts/envelope.ts';
+import type { ModelStore } from '../src/store/modelStore.ts';
+import type { Queues } from '../queues/producers.ts';
+import { marketKey } from '../src/core/market.ts';
 import { QUEUE } from '../queues/names.ts';
 import { parseJob } from './common.ts';
 
@@ -17,8 +23,12 @@ export interface BotExecutor {
     symbol: string;
     timeframe: string;
     params: Record<string, unknown>;
-    candles: import('../src/core/candle.ts').CandleWindow;
+    candles: CandleWindow;
+    others: Record<string, CandleWindow>;
+    inventory: number;
+    model: unknown;
   }): Promise<Signal>;
+  train(request: { instanceId: string; botId: string; symbol: string; timeframe: string; params: Record<string, unknown>; candles: CandleWindow }): Promise<unknown>;
 }
 
 export interface AnalysisDeps {
@@ -28,6 +38,12 @@ export interface AnalysisDeps {
   runner: BotExecutor;
   /** Version of each discovered bot, recorded with its signals. */
   botVersions: Record<string, string>;
+  models: ModelStore;
+  /** Failures in a row that quarantine an instance. */
+  quarantineAfter: number;
+  queues: Pick<Queues, 'notify'>;
+  lock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
+  trainTimeoutMs: number;
   log: Logger;
   now(): number;
 }
@@ -59,15 +75,22 @@ export function analysisProcessor(deps: AnalysisDeps) {
     });
     if (candles.length < m.warmup) return result(hold(`warming up: ${candles.length} of ${m.warmup} candles`), true);
 
+    const others: Record<string, CandleWindow> = {};
+    for (const symbol of m.others) {
+      const w = await deps.candles.window(symbol, m.timeframe, m.candleTs, m.windowSize);
+      if (w.length > 0) others[symbol] = w;
+    }
     try {
-      const signal = await deps.runner.run({ instanceId: m.instanceId, botId: m.botId, symbol: m.symbol, timeframe: m.timeframe, params: m.params, candles });
+      const model = m.model ? await modelFor(deps, m) : undefined;
+      const signal = await deps.runner.run({ instanceId: m.instanceId, botId: m.botId, symbol: m.symbol, timeframe: m.timeframe, params: m.params, candles, others, inventory: m.inventory, model });
       await deps.health.success(m.instanceId, signal.action);
       return result(signal, false);
     } catch (error) {
       if (!(error instanceof BotRunError)) throw error;
       const kind = error instanceof BotTimeoutError ? 'timedOut' : error instanceof BotOutputError ? 'badOutput' : 'failed';
-      await deps.health.failure(m.instanceId, kind, error.message, deps.now());
+      const streak = await deps.health.failure(m.instanceId, kind, error.message, deps.now());
       deps.log.warn({ instanceId: m.instanceId, botId: m.botId, candleTs: m.candleTs, err: error.message }, 'bot failed its analysis');
+      if (streak >= deps.quarantineAfter) await quarantine(deps, m, streak, error.message);
       if (error instanceof BotCrashedError) throw error; // the thread died under it: worth one more try
       if (error instanceof BotFailedError || error instanceof BotTimeoutError || error instanceof BotOutputError) {
         throw new UnrecoverableError(`${m.instanceId}: ${error.message}`);
@@ -75,4 +98,44 @@ export function analysisProcessor(deps: AnalysisDeps) {
       throw error;
     }
   };
+}
+
+/**
+ * The model a learning bot uses at this candle: the one trained for the current period of
+ * `retrainEvery` candles (periods are aligned to candle time, so every worker agrees), on the
+ * `trainingWindow` candles before the period began and nothing later. Trained by the first
+ * analysis that needs it, under a lock so that one worker trains while the others wait.
+ */
+async function modelFor(deps: AnalysisDeps, m: AnalysisMessage): Promise<unknown> {
+  const spec = m.model!;
+  const periodMs = spec.retrainEvery * timeframeMs(m.timeframe);
+  const periodStart = Math.floor(m.candleTs / periodMs) * periodMs;
+  const cached = await deps.models.get(m.instanceId, m.symbol, m.timeframe, periodStart);
+  if (cached) return cached.model;
+  return deps.lock(`model:${m.instanceId}:${marketKey(m.symbol)}:${m.timeframe}`, deps.trainTimeoutMs + 5000, async () => {
+    const again = await deps.models.get(m.instanceId, m.symbol, m.timeframe, periodStart);
+    if (again) return again.model;
+    const history = await deps.candles.window(m.symbol, m.timeframe, periodStart - 1, spec.trainingWindow);
+    const model = history.length > 0 ? await deps.runner.train({ instanceId: m.instanceId, botId: m.botId, symbol: m.symbol, timeframe: m.timeframe, params: m.params, candles: history }) : null;
+    const lastTrainedTs = history.length > 0 ? history.ts[history.length - 1]! : null;
+    // Kept for three periods: the current one, and the one before for stragglers.
+    await deps.models.save(m.instanceId, m.symbol, m.timeframe, { periodStart, trainedOn: history.length, lastTrainedTs, model }, (3 * periodMs) / 1000);
+    deps.log.info({ instanceId: m.instanceId, symbol: m.symbol, periodStart, candles: history.length }, 'trained a model');
+    return model;
+  });
+}
+
+/** Takes an instance that keeps failing out of service and tells the operator, once. */
+async function quarantine(deps: AnalysisDeps, m: AnalysisMessage, streak: number, lastError: string): Promise<void> {
+  const reason = `${streak} failures in a row; last: ${lastError.slice(0, 300)}`;
+  if (!(await deps.health.quarantine(m.instanceId, { reason, at: deps.now(), by: 'quorum' }))) return;
+  await deps.stats.incr('bots.quarantined');
+  deps.log.error({ instanceId: m.instanceId, botId: m.botId, reason }, 'bot instance quarantined');
+  await deps.queues.notify({
+    ...stamp('notification', 1, deps.now()),
+    priority: 'error',
+    event: 'bot.quarantined',
+    title: `bot instance ${m.instanceId} (${m.botId}) quarantined`,
+    body: `${reason}. It receives no jobs until released: quorum bots release ${m.instanceId}`,
+  });
 }

@@ -16,7 +16,7 @@ export interface ExecutionDeps {
 }
 
 /**
- * Places one order under its deterministic client order id. The venue returns the existing order
+ * Places one order (market or limit) under its deterministic client order id. The venue returns the existing order
  * for a known id, so a retried, replayed or manually re-run job never places a second one.
  */
 export function executionProcessor(deps: ExecutionDeps) {
@@ -31,11 +31,22 @@ export function executionProcessor(deps: ExecutionDeps) {
           ...stamp('notification', 1, deps.now()),
           priority: 'error',
           event: 'order.rejected',
-          title: `${m.intent.side} ${m.intent.amount} ${m.intent.symbol} rejected`,
+          title: `${m.intent.side} ${m.intent.amount} ${m.intent.symbol}${m.intent.type === 'limit' ? ` at ${m.intent.price}` : ''} rejected`,
           body: order.reason ?? 'no reason given',
         });
       }
-      return { clientOrderId: m.intent.clientOrderId, status: order.status, duplicate, fill: order.fill ?? null, reason: order.reason ?? null };
+      // A limit order usually comes back 'open' (resting); later candles fill it in parts.
+      return {
+        clientOrderId: m.intent.clientOrderId,
+        type: m.intent.type,
+        status: order.status,
+        duplicate,
+        filledAmount: order.filledAmount,
+        remaining: order.remaining,
+        fills: order.fillCount,
+        fill: order.fill ?? null,
+        reason: order.reason ?? null,
+      };
     } catch (error) {
       throw asJobError(error);
     }

@@ -23,8 +23,10 @@ export interface TicksDeps {
   stats: StatsStore;
   queues: Queues;
   gateway: ExchangeGateway;
-  /** Enabled instances subscribed to a market. */
-  instancesFor(symbol: string): BotInstance[];
+  /** Instances subscribed to a market and in service (enabled, not disabled at runtime, not quarantined). */
+  instancesFor(symbol: string): Promise<BotInstance[]>;
+  /** The account's holding of a market as a fraction of equity, valued at `close`. */
+  inventoryOf(symbol: string, close: number): Promise<number>;
   windowSize: number;
   log: Logger;
   now(): number;
@@ -76,7 +78,8 @@ export function ticksProcessor(deps: TicksDeps) {
     }
 
     const filled = (await deps.gateway.onCandle?.(symbol, timeframe, candle, deps.now())) ?? [];
-    const instances = deps.instancesFor(symbol);
+    const instances = await deps.instancesFor(symbol);
+    const inventory = instances.some((i) => i.family === 'market-making') ? await deps.inventoryOf(symbol, candle.close) : 0;
     const now = deps.now();
     const parent: CoordinatorMessage = {
       ...stamp('coordinator', 1, now),
@@ -98,6 +101,9 @@ export function ticksProcessor(deps: TicksDeps) {
       params: i.params,
       warmup: i.warmup,
       windowSize: Math.min(deps.windowSize, Math.max(i.warmup, 1)),
+      others: i.otherMarkets[symbol] ?? [],
+      inventory,
+      model: i.model,
     }));
     await deps.queues.addCandleFlow(parent, children);
     return { outcome: stored === 'duplicate' ? 'recovered' : 'stored', analyses: children.length, fills: filled.length };

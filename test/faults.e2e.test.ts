@@ -28,6 +28,8 @@ describe('bots that throw, never return, or return garbage', () => {
         'replay.lastCandles': CANDLES,
         'bots.dir': 'test/fixtures/pipeline-bots',
         'bots.timeoutMs': 250,
+        // Here every failure is to be seen; quarantine has its own test.
+        'bots.quarantineAfter': 1000,
         'bots.instances': INSTANCES,
       }),
     );

@@ -7,7 +7,7 @@ import type { Decision } from '../processors/coordinator.ts';
 import type { RunSummary } from '../src/main/pipeline.ts';
 import { QUEUE } from '../queues/names.ts';
 import { stamp } from '../src/contracts/envelope.ts';
-import { ROOT, dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline, waitFor } from './helpers/pipeline.ts';
+import { ROOT, STARTER_INSTANCES, dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline, waitFor } from './helpers/pipeline.ts';
 
 const FILES = ['data/ohlcv/ETH_BTC-5m.csv', 'data/ohlcv/LTC_BTC-5m.csv', 'data/ohlcv/XMR_BTC-5m.csv'];
 const LAST = 400;
@@ -29,7 +29,7 @@ describe('a replay of real data through the whole pipeline on a real Redis', () 
   const totalCandles = [...candles.values()].reduce((n, c) => n + c.length, 0);
 
   beforeAll(async () => {
-    pipeline = await startPipeline(testConfig(prefix, { 'replay.files': FILES, 'replay.lastCandles': LAST, 'paper.slippageBps': 0 }));
+    pipeline = await startPipeline(testConfig(prefix, { 'replay.files': FILES, 'replay.lastCandles': LAST, 'paper.slippageBps': 0, 'bots.instances': STARTER_INSTANCES }));
     summary = await pipeline.replayAndDrain();
   });
   afterAll(async () => {

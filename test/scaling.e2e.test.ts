@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../processors/coordinator.ts';
 import { QUEUE } from '../queues/names.ts';
-import { ROOT, dropPrefix, freshPrefix, redisUrl, startPipeline, testConfig, waitFor } from './helpers/pipeline.ts';
+import { ROOT, STARTER_INSTANCES, dropPrefix, freshPrefix, redisUrl, startPipeline, testConfig, waitFor } from './helpers/pipeline.ts';
 
-const OVERRIDES = { 'replay.files': ['data/ohlcv/ZEC_BTC-5m.csv', 'data/ohlcv/DASH_BTC-5m.csv'], 'replay.lastCandles': 150 };
+const OVERRIDES = { 'replay.files': ['data/ohlcv/ZEC_BTC-5m.csv', 'data/ohlcv/DASH_BTC-5m.csv'], 'replay.lastCandles': 150, 'bots.instances': STARTER_INSTANCES };
 
 /** What a decision is, without when or where it was made. */
 function essence(d: Decision) {
@@ -19,7 +19,7 @@ function byCandle(a: Decision, b: Decision) {
 function spawnAnalysisWorker(prefix: string): ChildProcess {
   return spawn(process.execPath, ['bin/quorum.js', 'worker', '--queues', 'analysis'], {
     cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redisUrl(), QUORUM_REDIS_PREFIX: prefix, QUORUM_LOG_LEVEL: 'warn', QUORUM_LOG_FORMAT: 'json' },
+    env: { ...process.env, REDIS_URL: redisUrl(), QUORUM_REDIS_PREFIX: prefix, QUORUM_LOG_LEVEL: 'warn', QUORUM_LOG_FORMAT: 'json', QUORUM__BOTS__INSTANCES: JSON.stringify(STARTER_INSTANCES) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }

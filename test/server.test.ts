@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { startServer, ServerConfigError, type RunningServer } from '../src/api/server.ts';
 import { createLogger } from '../src/infra/logger.ts';
 import { createContext, type Context } from '../src/main/context.ts';
-import { serverDepsOf } from '../src/main/riskReport.ts';
+import { serverDepsOf } from '../src/main/serverDeps.ts';
 import { allQueueNames } from '../queues/names.ts';
 import { ROOT, dropPrefix, freshPrefix, redisUrl, testConfig } from './helpers/pipeline.ts';
 

@@ -36,8 +36,17 @@ export interface ServerDeps {
     history(): Promise<TradingStateRecord[]>;
     setTradingState(state: TradingState, reason: string, by: string): Promise<TradingStateRecord>;
   };
+  /** Bot instances: status, health, and taking them out of and back into service (see src/main/botControl.ts). */
+  bots: {
+    list(): Promise<unknown[]>;
+    disable(instanceId: string, reason: string, by: string): Promise<void>;
+    release(instanceId: string, by: string): Promise<unknown>;
+  };
   log: Logger;
 }
+
+const InstanceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an instance id (kebab-case)');
+const DisableRequest = z.object({ reason: z.string().trim().min(1, 'say why').max(500) }).strict();
 
 const TradingStateRequest = z
   .object({
@@ -165,6 +174,30 @@ export function createApp(deps: ServerDeps): express.Express {
     }
     const record = await deps.risk.setTradingState(parsed.data.state, parsed.data.reason, 'api');
     res.json({ current: record });
+  });
+
+  app.get('/api/bots', async (_req, res) => {
+    res.json({ instances: await deps.bots.list() });
+  });
+
+  app.post('/api/bots/:id/:action', express.json({ limit: '4kb' }), async (req, res) => {
+    const id = InstanceId.safeParse(req.params.id);
+    if (!id.success) return res.status(400).json({ error: 'bad_request', message: `instance: ${id.error.issues[0]!.message}` });
+    const action = req.params.action;
+    if (action !== 'disable' && action !== 'release') return res.status(404).json({ error: 'not_found', message: `no action "${action}": use disable or release` });
+    if (action === 'disable' && !req.is('application/json')) return res.status(415).json({ error: 'unsupported_media_type', message: 'send the body as application/json' });
+    try {
+      if (action === 'disable') {
+        const body = DisableRequest.safeParse(req.body);
+        if (!body.success) return res.status(400).json({ error: 'bad_request', message: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+        await deps.bots.disable(id.data, body.data.reason, 'api');
+        return res.json({ instance: id.data, status: 'disabled' });
+      }
+      return res.json({ instance: id.data, status: 'running', ...((await deps.bots.release(id.data, 'api')) as object) });
+    } catch (error) {
+      if ((error as Error).name === 'UnknownInstanceError') return res.status(404).json({ error: 'not_found', message: (error as Error).message });
+      throw error;
+    }
   });
 
   app.get('/', async (_req, res) => {

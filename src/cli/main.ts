@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadMarketRules } from '../core/marketRulesSchema.ts';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { maskSecrets } from '../config/load.ts';
@@ -13,7 +14,12 @@ import { resolveReplayFiles } from '../feed/replayFiles.ts';
 import { isTimeframe } from '../core/timeframe.ts';
 import { EXIT, Lifecycle, connect, failStartup, loadConfigOrExit, loggerFor, type GlobalOptions } from './bootstrap.ts';
 import type { Context } from '../main/context.ts';
-import { riskReport, serverDepsOf, setTradingState } from '../main/riskReport.ts';
+import { riskReport, setTradingState } from '../main/riskReport.ts';
+import { serverDepsOf } from '../main/serverDeps.ts';
+import { UnknownInstanceError, disableInstance, releaseInstance } from '../main/botControl.ts';
+import { createRedis, isReachable } from '../infra/redis.ts';
+import { keyspace } from '../infra/keys.ts';
+import { BotHealthStore } from '../store/statsStore.ts';
 
 const program = new Command('quorum')
   .description('Quorum: many bots vote, a coordinator decides, risk sizes, execution trades (paper or ccxt).')
@@ -124,33 +130,97 @@ program
 
 program
   .command('bots')
-  .description('list every bot file in bots/: what loaded, what failed and why, and the configured instances')
+  .description('list every bot file in bots/ (loaded, or failed and why) and every configured instance with its status; or disable / release one instance')
+  .argument('[action]', 'list | disable | release', 'list')
+  .argument('[instance]', 'instance id, for disable and release')
+  .option('--reason <text>', 'why, for disable (recorded)')
   .option('--json', 'machine-readable output')
-  .action(async (opts: { json?: boolean }) => {
+  .action(async (action: string, instance: string | undefined, opts: { json?: boolean; reason?: string }) => {
     const loaded = loadConfigOrExit(globals());
+    if (action === 'disable' || action === 'release') {
+      if (!instance) {
+        process.stderr.write(`quorum bots ${action} needs an instance id (see quorum bots)\n`);
+        process.exit(EXIT.config);
+      }
+      if (action === 'disable' && !opts.reason?.trim()) {
+        process.stderr.write('quorum bots disable needs --reason "<why>"\n');
+        process.exit(EXIT.config);
+      }
+      const log = loggerFor(loaded);
+      const life = new Lifecycle(log);
+      try {
+        const { ctx } = await connect(loaded, log, life);
+        if (action === 'disable') await disableInstance(ctx, instance!, opts.reason!.trim(), 'cli');
+        const released = action === 'release' ? await releaseInstance(ctx, instance!, 'cli') : undefined;
+        process.stdout.write(action === 'disable' ? `${instance} disabled\n` : `${instance} released${released?.wasQuarantined ? ' from quarantine' : released?.wasDisabled ? '' : ' (it was not suspended)'}\n`);
+        await life.shutdown();
+        process.exit(EXIT.ok);
+      } catch (error) {
+        if (error instanceof UnknownInstanceError) {
+          process.stderr.write(`${error.message}\n`);
+          await life.shutdown();
+          process.exit(EXIT.config);
+        }
+        await failStartup(error, life);
+      }
+      return;
+    }
+    if (action !== 'list') {
+      process.stderr.write(`unknown action "${action}": use list, disable or release\n`);
+      process.exit(EXIT.config);
+    }
     const cwd = process.cwd();
-    const setup = await loadBots({ config: loaded.config, cwd, replayFiles: resolveReplayFiles(loaded.config.replay.files, { cwd, timeframes: loaded.config.replay.timeframes }) });
+    const markets = loadMarketRules(JSON.parse(readFileSync(resolve(cwd, loaded.config.paper.marketsFile), 'utf8')));
+    const setup = await loadBots({ config: loaded.config, cwd, markets, replayFiles: resolveReplayFiles(loaded.config.replay.files, { cwd, timeframes: loaded.config.replay.timeframes }) });
+    // Runtime status (quarantine, disabled, health) lives in Redis: shown when a configured or local Redis answers.
+    const redisUrl = loaded.config.redis.url ?? 'redis://127.0.0.1:6379';
+    let runtime: Awaited<ReturnType<typeof runtimeStatus>> | undefined;
+    if (await isReachable(redisUrl)) runtime = await runtimeStatus(redisUrl, loaded.config.redis.prefix);
     const out = {
       dir: setup.report.dir,
       files: setup.report.files.length,
-      loaded: setup.report.loaded.map((b) => ({ id: b.id, version: b.version, file: b.file, description: b.description })),
+      loaded: setup.report.loaded.map((b) => ({ id: b.id, version: b.version, family: b.definition.family, role: b.definition.role ?? 'vote', file: b.file, description: b.description })),
       failed: setup.report.failed,
-      instances: setup.instances.map((i) => ({ id: i.id, bot: i.botId, markets: i.markets.length, weight: i.weight, warmup: i.warmup, enabled: i.enabled, params: i.params })),
+      instances: setup.instances.map((i) => ({
+        id: i.id,
+        bot: i.botId,
+        markets: i.markets.length,
+        weight: i.weight,
+        warmup: i.warmup,
+        enabled: i.enabled,
+        status: !i.enabled ? 'disabled in config' : runtime === undefined ? 'unknown (Redis not reachable)' : runtime.quarantined[i.id] ? 'quarantined' : runtime.disabled[i.id] ? 'disabled' : 'running',
+        suspension: runtime?.quarantined[i.id] ?? runtime?.disabled[i.id],
+        params: i.params,
+      })),
       problems: setup.problems,
     };
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       const lines = [`${out.files} bot file(s) in ${out.dir}: ${out.loaded.length} loaded, ${out.failed.length} failed`];
-      for (const b of out.loaded) lines.push(`  ok      ${b.id}@${b.version}  ${b.description}`);
+      for (const b of out.loaded) lines.push(`  ok      ${b.id}@${b.version} [${b.family}${b.role === 'vote' ? '' : `, ${b.role}`}]  ${b.description}`);
       for (const f of out.failed) lines.push(`  FAILED  ${f.file}: ${f.error}`);
-      lines.push(`${out.instances.length} instance(s):`);
-      for (const i of out.instances) lines.push(`  ${i.enabled ? 'on ' : 'off'} ${i.id} (${i.bot}) on ${i.markets} market(s), weight ${i.weight}, warm-up ${i.warmup} candles, params ${JSON.stringify(i.params)}`);
+      const count = (status: string) => out.instances.filter((i) => i.status === status).length;
+      lines.push(`${out.instances.length} instance(s): ${count('running')} running, ${count('quarantined')} quarantined, ${count('disabled')} disabled, ${count('disabled in config')} disabled in config`);
+      for (const i of out.instances) {
+        const why = i.suspension ? ` (${i.suspension.reason})` : '';
+        lines.push(`  ${i.status}${why}: ${i.id} (${i.bot}) on ${i.markets} market(s), weight ${i.weight}, warm-up ${i.warmup}, params ${JSON.stringify(i.params)}`);
+      }
       for (const p of out.problems) lines.push(`  PROBLEM ${p}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
     process.exit(out.failed.length > 0 || out.problems.length > 0 ? EXIT.failure : EXIT.ok);
   });
+
+/** Quarantined and disabled instances, read without building a whole context. */
+async function runtimeStatus(url: string, prefix: string) {
+  const redis = createRedis(url, { usage: 'client' });
+  try {
+    return await new BotHealthStore(redis, keyspace(prefix)).suspended();
+  } finally {
+    redis.disconnect();
+  }
+}
 
 program
   .command('candles')

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BOT_FAMILIES } from '../core/bot.ts';
+import { defaultInstances } from './defaultInstances.ts';
 import { isSymbol } from '../core/market.ts';
 import { isTimeframe } from '../core/timeframe.ts';
 
@@ -99,14 +100,13 @@ const BotsSchema = z
     timeoutMs: positiveInt.max(60_000).default(2000).describe('Time budget of one analysis; past it the bot is stopped and its job fails'),
     memoryMb: positiveInt.min(16).max(4096).default(128).describe('Heap limit of the thread that runs bots; a bot past it is stopped'),
     windowSize: positiveInt.max(5000).default(300).describe('Most candles a bot can ask for'),
+    quarantineAfter: positiveInt.max(1000).default(5).describe('Failures or timeouts in a row after which an instance is quarantined (no more jobs, an alert) until released'),
+    trainingWindow: positiveInt.max(20_000).default(1000).describe('Most candles a learning bot may train on (each series keeps at least this many)'),
+    trainTimeoutMs: positiveInt.max(600_000).default(30_000).describe("Time budget of one learning bot's training; past it the thread is stopped and the analysis fails"),
     instances: z
       .array(InstanceSchema)
-      .default([
-        { id: 'ema-fast', bot: 'ema-crossover', markets: ['*'], params: { fast: 9, slow: 21 }, weight: 1, enabled: true },
-        { id: 'rsi-14', bot: 'rsi-reversion', markets: ['*'], params: {}, weight: 1, enabled: true },
-        { id: 'donchian-20', bot: 'donchian-breakout', markets: ['*'], params: {}, weight: 1, enabled: true },
-      ])
-      .describe('Bot instances: which bot, which markets, which parameters, which weight'),
+      .default(defaultInstances)
+      .describe('Bot instances: which bot, which markets, which parameters, which weight (default: 219 instances of every bundled bot over the bundled markets, see src/config/defaultInstances.ts)'),
   })
   .strict();
 

@@ -42,6 +42,16 @@ export const AnalysisMessage = envelope('analysis', 1, {
   params: z.record(z.string(), z.unknown()),
   warmup: z.number().int().nonnegative(),
   windowSize: z.number().int().positive(),
+  /** Other markets whose windows the bot reads (pairs), up to the same candle. */
+  others: z.array(symbol).max(20).default([]),
+  /** The account's holding of this market as a fraction of equity when the candle was stored. */
+  inventory: z.number().finite().min(0).max(1).default(0),
+  /** Training schedule of a learning bot; null for the others. */
+  model: z
+    .object({ trainingWindow: z.number().int().positive(), retrainEvery: z.number().int().positive() })
+    .strict()
+    .nullable()
+    .default(null),
 });
 export type AnalysisMessage = z.infer<typeof AnalysisMessage>;
 
@@ -83,19 +93,32 @@ export const CoordinatorMessage = envelope('coordinator', 1, {
 });
 export type CoordinatorMessage = z.infer<typeof CoordinatorMessage>;
 
+const intentFields = {
+  clientOrderId: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, 'must be 1-36 of [A-Za-z0-9_-]'),
+  symbol,
+  side: z.enum(['buy', 'sell']),
+  amount: decimal,
+  decisionTs: ts,
+  reason: z.string().max(500),
+};
+
+/** A market order carries no price (strict: a stray price is refused, not ignored). */
+const MarketIntent = z.object({ ...intentFields, type: z.literal('market') }).strict();
+
+/** A limit order rests at `price` (on the market's tick), good till cancelled or for `expiresAfterMs` from the decision candle. */
+const LimitIntent = z
+  .object({
+    ...intentFields,
+    type: z.literal('limit'),
+    price: decimal.refine((v: string): boolean => /[1-9]/.test(v), 'must be positive'),
+    expiresAfterMs: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+
 export const ExecutionMessage = envelope('execution', 1, {
   account: z.string().min(1),
-  intent: z
-    .object({
-      clientOrderId: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, 'must be 1-36 of [A-Za-z0-9_-]'),
-      symbol,
-      side: z.enum(['buy', 'sell']),
-      type: z.literal('market'),
-      amount: decimal,
-      decisionTs: ts,
-      reason: z.string().max(500),
-    })
-    .strict(),
+  // The common fields first, so that a bad payload names every bad field, not just its type.
+  intent: z.looseObject({ ...intentFields, type: z.enum(['market', 'limit']) }).pipe(z.discriminatedUnion('type', [MarketIntent, LimitIntent])),
   timeframe,
   seenAt: ts,
 });

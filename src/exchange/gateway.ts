@@ -1,18 +1,7 @@
 import type { Candle } from '../core/candle.ts';
-import type { Fill, OrderIntent } from '../core/order.ts';
+import type { OrderIntent, OrderRecord } from '../core/order.ts';
 
-export type OrderStatus = 'open' | 'filled' | 'rejected';
-
-export interface OrderRecord {
-  intent: OrderIntent;
-  timeframe: string;
-  status: OrderStatus;
-  createdAt: number;
-  updatedAt: number;
-  fill?: Fill | undefined;
-  /** Why the venue refused it (rejected orders only). */
-  reason?: string | undefined;
-}
+export type { OrderRecord, OrderStatus } from '../core/order.ts';
 
 export interface PlaceResult {
   order: OrderRecord;
@@ -26,6 +15,14 @@ export interface ExchangeGateway {
   /** Places the order under its client order id; placing the same id again returns the first order. */
   placeOrder(intent: OrderIntent, timeframe: string, now: number): Promise<PlaceResult>;
   findOrder(clientOrderId: string): Promise<OrderRecord | undefined>;
-  /** Venues that simulate fills from candles (paper) hook in here; real venues fill on their own. */
+  /**
+   * Cancels what is unfilled of an open order, keeping its fills. Idempotent: a settled order is
+   * returned as it is. Undefined when the venue has no order with that id.
+   */
+  cancelOrder(clientOrderId: string, reason: string, now: number): Promise<OrderRecord | undefined>;
+  /**
+   * Venues that simulate fills from candles (paper) hook in here; real venues fill on their own.
+   * Returns the orders this candle changed (filled in part or whole, cancelled or rejected).
+   */
   onCandle?(symbol: string, timeframe: string, candle: Candle, now: number): Promise<OrderRecord[]>;
 }

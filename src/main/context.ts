@@ -45,7 +45,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
   const keys = keyspace(config.redis.prefix);
   const account = config.exchange.id;
   // Candles kept per series: enough for the bots' windows and for the risk engine's lookbacks.
-  const history = Math.max(config.bots.windowSize, config.risk.correlationLookback + 1, config.risk.atrPeriod + 1, config.coordinator.trackRecord.horizonCandles + 1);
+  const history = Math.max(config.bots.windowSize, config.bots.trainingWindow, config.risk.correlationLookback + 1, config.risk.atrPeriod + 1, config.coordinator.trackRecord.horizonCandles + 1);
   const candles = new CandleStore(redis, keys, history + SERIES_HEADROOM);
   const ledger = new LedgerStore(redis, keys, account, candles);
   await ledger.ensureAccount(config.paper.balances);

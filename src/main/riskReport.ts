@@ -91,20 +91,3 @@ export async function setTradingState(ctx: Context, state: TradingState, reason:
   });
   return record;
 }
-
-/** What the HTTP server needs of a running deployment. */
-export function serverDepsOf(ctx: Context) {
-  return {
-    redis: ctx.redis,
-    queues: ctx.queues.all(),
-    stats: ctx.stats,
-    decisions: ctx.decisions,
-    risk: {
-      report: () => riskReport(ctx),
-      tradingState: () => ctx.risk.tradingState(),
-      history: () => ctx.risk.tradingStateHistory(),
-      setTradingState: (state: TradingState, reason: string, by: string) => setTradingState(ctx, state, reason, by),
-    },
-    log: ctx.log,
-  };
-}

@@ -7,6 +7,8 @@ import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
 import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
 import { policyFor, riskLimitsOf } from './policies.ts';
+import { ModelStore } from '../store/modelStore.ts';
+import { quoteOf } from '../core/market.ts';
 import { withLock } from '../store/lock.ts';
 import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { ticksProcessor } from '../../processors/ticks.ts';
@@ -33,10 +35,14 @@ export interface BotSetup {
 }
 
 /** Discovers bots/ and checks every configured instance against them and the replayed markets. */
-export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'replayFiles'>): Promise<BotSetup> {
+export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'replayFiles' | 'markets'>): Promise<BotSetup> {
   const report = await discoverBots(resolve(ctx.cwd, ctx.config.bots.dir));
   const markets = [...new Set(ctx.replayFiles.map((f) => f.symbol))];
-  const { instances, problems } = resolveInstances(ctx.config.bots.instances, report, markets, { windowSize: ctx.config.bots.windowSize });
+  const { instances, problems } = resolveInstances(ctx.config.bots.instances, report, markets, {
+    windowSize: ctx.config.bots.windowSize,
+    trainingWindow: ctx.config.bots.trainingWindow,
+    venueMarkets: new Set(Object.keys(ctx.markets)),
+  });
   return { report, instances, problems };
 }
 
@@ -81,12 +87,18 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         threads: ctx.config.workers.botThreads,
         timeoutMs: ctx.config.bots.timeoutMs,
         memoryMb: ctx.config.bots.memoryMb,
+        trainTimeoutMs: ctx.config.bots.trainTimeoutMs,
         report: bots!.report,
       })
     : undefined;
   await runner?.start();
 
   const enabled = bots?.instances.filter((i) => i.enabled) ?? [];
+  // Quarantined and runtime-disabled instances, read at most once a second.
+  const inService = cached(1000, async () => {
+    const { quarantined, disabled } = await ctx.health.suspended();
+    return new Set([...Object.keys(quarantined), ...Object.keys(disabled)]);
+  });
   const processors: Record<string, { processor: Processor; concurrency: number }> = {
     [QUEUE.ticks]: {
       concurrency: ctx.config.workers.ticks,
@@ -96,7 +108,11 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         stats: ctx.stats,
         queues: ctx.queues,
         gateway,
-        instancesFor: (symbol) => instancesForMarket(enabled, symbol),
+        instancesFor: async (symbol) => {
+          const out = await inService.get();
+          return instancesForMarket(enabled, symbol).filter((i) => !out.has(i.id));
+        },
+        inventoryOf: (symbol, close) => inventoryOf(ctx, symbol, close),
         windowSize: ctx.config.bots.windowSize,
         log: ctx.log,
         now,
@@ -142,6 +158,11 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         health: ctx.health,
         runner,
         botVersions: Object.fromEntries(bots!.report.loaded.map((b) => [b.id, b.version])),
+        models: new ModelStore(ctx.redis, ctx.keys),
+        quarantineAfter: ctx.config.bots.quarantineAfter,
+        queues: ctx.queues,
+        lock: (name, ttlMs, fn) => withLock(ctx.redis, ctx.keys.lock(name), fn, { ttlMs, waitMs: ttlMs }),
+        trainTimeoutMs: ctx.config.bots.trainTimeoutMs,
         log: ctx.log,
         now,
       }),
@@ -183,6 +204,40 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
       await runner?.close();
     },
   };
+}
+
+/** A value recomputed at most every `ms` milliseconds (concurrent callers share one computation). */
+function cached<T>(ms: number, compute: () => Promise<T>): { get(): Promise<T> } {
+  let value: Promise<T> | undefined;
+  let at = 0;
+  return {
+    get() {
+      if (!value || Date.now() - at > ms) {
+        at = Date.now();
+        value = compute().catch((error: unknown) => {
+          value = undefined;
+          throw error;
+        });
+      }
+      return value;
+    },
+  };
+}
+
+/** The value of the account's holding of `symbol` as a fraction of equity in its quote currency. */
+async function inventoryOf(ctx: Context, symbol: string, close: number): Promise<number> {
+  const { state } = await ctx.ledger.snapshot();
+  const amount = Number(state.positions[symbol]?.amount ?? 0);
+  if (!(amount > 0)) return 0;
+  const quote = quoteOf(symbol);
+  let equity = Number(state.cash[quote] ?? 0);
+  for (const [s, p] of Object.entries(state.positions)) {
+    if (quoteOf(s) !== quote) continue;
+    const mark = s === symbol ? close : ((await ctx.candles.latest(s, ctx.replayFiles.find((f) => f.symbol === s)?.timeframe ?? '5m'))?.close ?? Number(p.avgPrice));
+    equity += Number(p.amount) * mark;
+  }
+  const share = equity > 0 ? (amount * close) / equity : 0;
+  return Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 0;
 }
 
 /** Job outcome counters in Redis, batched so that counting costs no round trip per job. */

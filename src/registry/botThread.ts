@@ -17,6 +17,8 @@ export interface ThreadData {
 
 export interface RunMessage {
   type: 'run';
+  /** analyze: a signal; train: a learning bot's model. */
+  mode: 'analyze' | 'train';
   callId: number;
   botId: string;
   symbol: string;
@@ -25,12 +27,17 @@ export interface RunMessage {
   length: number;
   /** ts, open, high, low, close, volume, each `length` long, back to back. */
   columns: Float64Array;
+  /** Other markets' windows, packed the same way. */
+  others: Array<{ symbol: string; length: number; columns: Float64Array }>;
+  inventory: number;
+  model: unknown;
 }
 
 export type ThreadMessage =
   | { type: 'ready' }
   | { type: 'started'; callId: number }
   | { type: 'result'; callId: number; ok: true; signal: Signal }
+  | { type: 'result'; callId: number; ok: true; model: unknown }
   | { type: 'result'; callId: number; ok: false; kind: 'failed'; message: string }
   | { type: 'result'; callId: number; ok: false; kind: 'output'; problems: string[] };
 
@@ -85,20 +92,28 @@ async function run(msg: RunMessage): Promise<void> {
     post({ type: 'result', callId, ok: false, kind: 'failed', message: `rejected its params: ${why}` });
     return;
   }
-  const n = msg.length;
-  const col = msg.columns;
-  const candles: CandleWindow = {
-    length: n,
-    ts: col.subarray(0, n),
-    open: col.subarray(n, 2 * n),
-    high: col.subarray(2 * n, 3 * n),
-    low: col.subarray(3 * n, 4 * n),
-    close: col.subarray(4 * n, 5 * n),
-    volume: col.subarray(5 * n, 6 * n),
-  };
+  const candles = unpack(msg.length, msg.columns);
+  if (msg.mode === 'train') {
+    if (!bot.model) {
+      post({ type: 'result', callId, ok: false, kind: 'failed', message: 'has no model to train' });
+      return;
+    }
+    let model: unknown;
+    try {
+      model = bot.model.train({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data });
+      // It is stored as JSON: anything that does not survive the trip is refused here, not later.
+      model = JSON.parse(JSON.stringify(model ?? null));
+    } catch (error) {
+      post({ type: 'result', callId, ok: false, kind: 'failed', message: `train: ${messageOf(error)}` });
+      return;
+    }
+    post({ type: 'result', callId, ok: true, model });
+    return;
+  }
+  const others = Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o.length, o.columns)]));
   let output: unknown;
   try {
-    output = bot.analyze({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data, others: {}, inventory: 0, model: undefined });
+    output = bot.analyze({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data, others, inventory: msg.inventory, model: msg.model ?? undefined });
   } catch (error) {
     post({ type: 'result', callId, ok: false, kind: 'failed', message: messageOf(error) });
     return;
@@ -116,6 +131,18 @@ async function run(msg: RunMessage): Promise<void> {
     return;
   }
   post({ type: 'result', callId, ok: true, signal: checked.data });
+}
+
+function unpack(n: number, col: Float64Array): CandleWindow {
+  return {
+    length: n,
+    ts: col.subarray(0, n),
+    open: col.subarray(n, 2 * n),
+    high: col.subarray(2 * n, 3 * n),
+    low: col.subarray(3 * n, 4 * n),
+    close: col.subarray(4 * n, 5 * n),
+    volume: col.subarray(5 * n, 6 * n),
+  };
 }
 
 port.on('message', (msg: RunMessage) => {

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MARKETS } from '../config/defaultInstances.ts';
 import { ConfigSchema, type BotInstanceConfig } from '../config/schema.ts';
 import { discoverBots, type DiscoveryReport } from './discover.ts';
 import { instancesForMarket, resolveInstances } from './instances.ts';
@@ -21,16 +22,30 @@ beforeAll(async () => {
 });
 
 describe('resolveInstances', () => {
-  it('resolves the default instances against the real bots, expanding "*" and applying defaults', () => {
-    const { instances, problems } = resolveInstances(ConfigSchema.parse({}).bots.instances, report, MARKETS, { windowSize: 300 });
-
+  it('resolves the 200+ default instances against the real bots over the bundled markets: every bot, every market, no problem', () => {
+    const defaults = ConfigSchema.parse({}).bots.instances;
+    const { instances, problems } = resolveInstances(defaults, report, BUNDLED_MARKETS, { windowSize: 300, trainingWindow: 1000 });
     expect(problems).toEqual([]);
-    expect(instances.map((i) => i.id)).toEqual(['ema-fast', 'rsi-14', 'donchian-20']);
-    const rsi = instances.find((i) => i.id === 'rsi-14')!;
-    expect(rsi).toMatchObject({ botId: 'rsi-reversion', botVersion: '1.0.0', markets: MARKETS, weight: 1, enabled: true });
-    expect(rsi.params).toEqual({ period: 14, oversold: 30, overbought: 70 });
-    expect(rsi.warmup).toBe(43);
-    expect(instances.find((i) => i.id === 'ema-fast')!.params).toEqual({ fast: 9, slow: 21, margin: 0.001 });
+    expect(instances.length).toBe(defaults.length);
+    expect(instances.length).toBeGreaterThanOrEqual(200);
+    expect(new Set(instances.map((i) => i.botId))).toEqual(new Set(report.loaded.map((b) => b.id)));
+    for (const market of BUNDLED_MARKETS) {
+      const here = instancesForMarket(instances, market);
+      expect(here.length, market).toBeGreaterThanOrEqual(15);
+      expect(here.some((i) => i.role === 'regime') && here.some((i) => i.role === 'veto'), market).toBe(true);
+    }
+    const rsi = instances.find((i) => i.botId === 'rsi-reversion' && i.params.period === 14)!;
+    expect(rsi).toMatchObject({ weight: 1, enabled: true, warmup: 43, params: { period: 14, oversold: 30, overbought: 70 } });
+    const pairs = instances.filter((i) => i.botId === 'pairs-zscore');
+    expect(pairs.length).toBeGreaterThan(0);
+    for (const p of pairs) expect(p.otherMarkets[p.markets[0]!]!.length).toBe(1);
+    expect(instances.find((i) => i.botId === 'ml-forest')!.model).toMatchObject({ trainingWindow: expect.any(Number), retrainEvery: expect.any(Number) });
+  });
+
+  it('expands "*" to every fed market and applies the defaults of the params', () => {
+    const { instances, problems } = resolveInstances(configured([{ id: 'rsi-14', bot: 'rsi-reversion' }]), report, MARKETS);
+    expect(problems).toEqual([]);
+    expect(instances[0]).toMatchObject({ botId: 'rsi-reversion', botVersion: '1.0.0', markets: MARKETS, weight: 1, enabled: true, params: { period: 14, oversold: 30, overbought: 70 } });
   });
 
   it('names the instance and the field of a parameter out of bounds', () => {
@@ -82,6 +97,45 @@ describe('resolveInstances', () => {
     );
     expect(instances.map((i) => [i.id, i.markets])).toEqual([['a', ['ETH/BTC', 'ADA/BTC', 'LTC/BTC']]]);
     expect(problems).toEqual(['bots.instances[1] (b): markets[1]: "DOGE/BTC" is not a known market (known: ETH/BTC, ADA/BTC, LTC/BTC)']);
+  });
+
+  it('skips a market the venue lists but the feed does not bring, and still refuses one the venue does not list', () => {
+    const venueMarkets = new Set([...MARKETS, 'XMR/BTC']);
+    const { instances, problems } = resolveInstances(
+      configured([
+        { id: 'fed', bot: 'donchian-breakout', markets: ['ETH/BTC', 'XMR/BTC'] },
+        { id: 'idle', bot: 'donchian-breakout', markets: ['XMR/BTC'] },
+        { id: 'typo', bot: 'donchian-breakout', markets: ['ETH/BTX'] },
+      ]),
+      report,
+      MARKETS,
+      { venueMarkets },
+    );
+    expect(instances.map((i) => [i.id, i.markets])).toEqual([
+      ['fed', ['ETH/BTC']],
+      ['idle', []],
+    ]);
+    expect(problems).toEqual(['bots.instances[2] (typo): markets[0]: "ETH/BTX" is not a known market (known: ADA/BTC, ETH/BTC, LTC/BTC, XMR/BTC)']);
+  });
+
+  it('skips a market whose partner market the feed does not bring, and refuses a partner the venue does not list', () => {
+    const venueMarkets = new Set([...MARKETS, 'XMR/BTC']);
+    const { instances, problems } = resolveInstances(
+      configured([
+        { id: 'fed', bot: 'pairs-zscore', markets: ['ADA/BTC'], params: { partner: 'ETH/BTC' } },
+        { id: 'unfed', bot: 'pairs-zscore', markets: ['ADA/BTC'], params: { partner: 'XMR/BTC' } },
+        { id: 'typo', bot: 'pairs-zscore', markets: ['ADA/BTC'], params: { partner: 'ETH/BTX' } },
+      ]),
+      report,
+      MARKETS,
+      { venueMarkets },
+    );
+    expect(instances.map((i) => [i.id, i.markets, i.otherMarkets])).toEqual([
+      ['fed', ['ADA/BTC'], { 'ADA/BTC': ['ETH/BTC'] }],
+      ['unfed', [], {}],
+    ]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^bots.instances\[2\] \(typo\): params/);
   });
 
   it('reports an instance whose warmup exceeds the window size', () => {

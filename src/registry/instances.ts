@@ -18,11 +18,23 @@ export interface BotInstance {
   /** Candles the bot needs with these params. */
   warmup: number;
   enabled: boolean;
+  /** Per analysed market, the other markets the bot reads (pairs bots). */
+  otherMarkets: Record<string, string[]>;
+  /** Training schedule of a learning bot with these params; null for the others. */
+  model: { trainingWindow: number; retrainEvery: number } | null;
 }
 
 export interface ResolveOptions {
   /** bots.windowSize: an instance whose warmup exceeds it could never run. */
   windowSize?: number;
+  /** bots.trainingWindow: the most a learning bot may train on. */
+  trainingWindow?: number;
+  /**
+   * Every market the venue lists (markets.json). A configured market the venue lists but the feed
+   * does not bring is skipped quietly (the instance runs where data arrives); one it does not list
+   * is a typo and a problem. Without it, every configured market must be fed.
+   */
+  venueMarkets?: ReadonlySet<string>;
 }
 
 /**
@@ -51,12 +63,13 @@ export function resolveInstances(
     else seenIds.set(cfg.id, index);
 
     const markets: string[] = [];
+    const venue = options.venueMarkets;
     (cfg.markets ?? ['*']).forEach((m, j) => {
       const expanded = m === '*' ? allMarkets : known.has(m) ? [m] : [];
-      if (m !== '*' && !known.has(m)) problem(`markets[${j}]: "${m}" is not a known market (known: ${listOrNone(allMarkets)})`);
+      if (m !== '*' && !known.has(m) && !venue?.has(m)) problem(`markets[${j}]: "${m}" is not a known market (known: ${listOrNone(venue ? [...venue].sort() : allMarkets)})`);
       for (const s of expanded) if (!markets.includes(s)) markets.push(s);
     });
-    if (markets.length === 0 && mine.length === 0) problem('markets: resolves to no market');
+    if (markets.length === 0 && mine.length === 0 && !venue) problem('markets: resolves to no market');
 
     const bot = bots.get(cfg.bot);
     if (!bot) {
@@ -96,9 +109,46 @@ export function resolveInstances(
       }
     }
 
+    const otherMarkets: Record<string, string[]> = {};
+    const unfed: string[] = [];
+    let model: BotInstance['model'] = null;
+    if (params) {
+      for (const symbol of markets) {
+        try {
+          const others = bot.definition.otherMarkets?.(params, symbol) ?? [];
+          const unknown = others.filter((o) => !known.has(o) && !venue?.has(o));
+          if (unknown.length > 0) problem(`params: bot "${bot.id}" on ${symbol} reads ${unknown.join(', ')}, not a known market (known: ${listOrNone(venue ? [...venue].sort() : allMarkets)})`);
+          // A market whose partner the feed does not bring cannot be analysed: the instance skips it.
+          if (others.some((o) => !known.has(o))) unfed.push(symbol);
+          otherMarkets[symbol] = others.filter((o) => o !== symbol && known.has(o));
+        } catch (error) {
+          problem(`otherMarkets: bot "${bot.id}" threw: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      if (bot.definition.model) {
+        try {
+          const trainingWindow = bot.definition.model.trainingWindow(params);
+          const retrainEvery = bot.definition.model.retrainEvery(params);
+          if (![trainingWindow, retrainEvery].every((x) => Number.isInteger(x) && x >= 1)) {
+            problem(`model: bot "${bot.id}" gave trainingWindow ${show(trainingWindow)} and retrainEvery ${show(retrainEvery)}; expected positive integers`);
+          } else if (options.trainingWindow !== undefined && trainingWindow > options.trainingWindow) {
+            problem(`params: bot "${bot.id}" trains on ${trainingWindow} candles with these params, more than bots.trainingWindow (${options.trainingWindow})`);
+          } else {
+            model = { trainingWindow, retrainEvery };
+          }
+        } catch (error) {
+          problem(`model: bot "${bot.id}" threw: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+
     if (mine.length > 0 || !params) {
       problems.push(...mine);
       return;
+    }
+    for (const symbol of unfed) {
+      markets.splice(markets.indexOf(symbol), 1);
+      delete otherMarkets[symbol];
     }
     instances.push({
       id: cfg.id,
@@ -111,6 +161,8 @@ export function resolveInstances(
       weight: cfg.weight ?? 1,
       warmup,
       enabled: cfg.enabled ?? true,
+      otherMarkets,
+      model,
     });
   });
   return { instances, problems };

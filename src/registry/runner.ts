@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, extname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { build } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CandleWindow } from '../core/candle.ts';
@@ -20,6 +22,8 @@ export interface BotRunnerOptions {
   report?: DiscoveryReport;
   /** Budget for a thread to import a bot the first time (tsx compiles it); default max(10 s, 10 × timeoutMs). */
   loadTimeoutMs?: number;
+  /** Budget of one `train` call of a learning bot; default 30 × timeoutMs. */
+  trainTimeoutMs?: number;
 }
 
 export interface RunRequest {
@@ -29,12 +33,22 @@ export interface RunRequest {
   timeframe: string;
   params: Record<string, unknown>;
   candles: CandleWindow;
+  /** Windows of the other markets the bot reads (pairs). */
+  others?: Record<string, CandleWindow>;
+  /** Holding of this market as a fraction of equity. */
+  inventory?: number;
+  /** The bot's trained model (JSON), for learning bots. */
+  model?: unknown;
 }
+
+/** A learning bot's training call: the candles it may learn from, nothing after them. */
+export type TrainRequest = Pick<RunRequest, 'instanceId' | 'botId' | 'symbol' | 'timeframe' | 'params' | 'candles'>;
 
 interface Call {
   id: number;
+  kind: 'analyze' | 'train';
   req: RunRequest;
-  resolve: (signal: Signal) => void;
+  resolve: (value: never) => void;
   reject: (error: BotRunError) => void;
   timer?: NodeJS.Timeout;
   /** Until the thread reports the bot loaded, the load budget applies. */
@@ -65,6 +79,7 @@ const THREAD_ENTRY = new URL(`./botThread${extname(fileURLToPath(import.meta.url
 export class BotRunner {
   private readonly opts: BotRunnerOptions;
   private readonly loadTimeoutMs: number;
+  private readonly trainTimeoutMs: number;
   private bots: Record<string, string> = {};
   private execArgv: string[] = [];
   /** Worker source: the entry itself, or a bootstrap that registers tsx first. */
@@ -84,6 +99,7 @@ export class BotRunner {
     if (!(opts.memoryMb > 0)) throw new RangeError(`memoryMb must be positive, got ${opts.memoryMb}`);
     this.opts = opts;
     this.loadTimeoutMs = opts.loadTimeoutMs ?? Math.max(10_000, opts.timeoutMs * 10);
+    this.trainTimeoutMs = opts.trainTimeoutMs ?? opts.timeoutMs * 30;
   }
 
   /** Discovers the bots (unless given a report) and starts the threads; resolves when all are ready. */
@@ -94,16 +110,27 @@ export class BotRunner {
 
   private async doStart(): Promise<void> {
     const report = this.opts.report ?? (await discoverBots(this.opts.botsDir));
-    this.bots = Object.fromEntries(report.loaded.map((b) => [b.id, b.file]));
-    const needsTsx = THREAD_ENTRY.pathname.endsWith('.ts') || report.loaded.some((b) => b.file.endsWith('.ts'));
     this.execArgv = withoutTsx(process.execArgv);
-    if (needsTsx) this.entry = { code: tsxBootstrap(THREAD_ENTRY) };
+    // Threads run plain JavaScript compiled once here: TypeScript hooks in every thread would
+    // cost each one a loader thread and a compiler, tens of MB apiece.
+    const compiled = await compileForThreads(fileURLToPath(THREAD_ENTRY), report.loaded.map((b) => ({ id: b.id, file: b.file })));
+    this.bots = compiled.bots;
+    this.entry = { url: pathToFileURL(compiled.entry) };
     const ready = Array.from({ length: this.opts.threads }, () => this.spawn());
     await Promise.all(ready);
   }
 
   /** Runs one analysis; rejects with a BotRunError subclass when the bot or its thread fails. */
-  async run(req: RunRequest): Promise<Signal> {
+  run(req: RunRequest): Promise<Signal> {
+    return this.call<Signal>('analyze', req);
+  }
+
+  /** Trains a learning bot's model on the given candles; resolves with the model as JSON. */
+  train(req: TrainRequest): Promise<unknown> {
+    return this.call<unknown>('train', req);
+  }
+
+  private async call<T>(kind: Call['kind'], req: RunRequest): Promise<T> {
     if (this.closed) throw new BotCrashedError(req.botId, req.instanceId, 'closed', 'the runner is closed');
     await this.start();
     if (this.closed) throw new BotCrashedError(req.botId, req.instanceId, 'closed', 'the runner is closed');
@@ -111,8 +138,8 @@ export class BotRunner {
     if (!(req.botId in this.bots)) {
       throw new BotFailedError(req.botId, req.instanceId, `is not a discovered bot (known: ${Object.keys(this.bots).join(', ') || 'none'})`);
     }
-    return new Promise<Signal>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, req, resolve, reject, phase: 'load' });
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, kind, req, resolve: resolve as (value: never) => void, reject, phase: 'load' });
       this.pump();
     });
   }
@@ -185,13 +212,13 @@ export class BotRunner {
     if (!call || slot.retired) return;
     if (msg.type === 'started') {
       call.phase = 'analyze';
-      this.arm(slot, call, this.opts.timeoutMs);
+      this.arm(slot, call, call.kind === 'train' ? this.trainTimeoutMs : this.opts.timeoutMs);
       return;
     }
     clearTimeout(call.timer);
     slot.inFlight.delete(call.id);
     const { botId, instanceId } = call.req;
-    if (msg.ok) call.resolve(msg.signal);
+    if (msg.ok) call.resolve(('model' in msg ? msg.model : msg.signal) as never);
     else if (msg.kind === 'output') call.reject(new BotOutputError(botId, instanceId, msg.problems));
     else call.reject(new BotFailedError(botId, instanceId, msg.message));
     this.pump();
@@ -220,26 +247,29 @@ export class BotRunner {
   }
 
   private dispatch(slot: Slot, call: Call): void {
-    const { candles: w } = call.req;
-    const n = w.length;
-    // One copy into a fresh buffer we can transfer: the caller keeps its arrays.
-    const columns = new Float64Array(6 * n);
-    [w.ts, w.open, w.high, w.low, w.close, w.volume].forEach((c, k) => columns.set(c.subarray(0, n), k * n));
+    // One copy of each window into a fresh buffer we can transfer: the caller keeps its arrays.
+    const main = pack(call.req.candles);
+    const others = Object.entries(call.req.others ?? {}).map(([symbol, w]) => ({ symbol, ...pack(w) }));
     const msg: RunMessage = {
       type: 'run',
+      mode: call.kind,
       callId: call.id,
       botId: call.req.botId,
       symbol: call.req.symbol,
       timeframe: call.req.timeframe,
       params: call.req.params,
-      length: n,
-      columns,
+      length: main.length,
+      columns: main.columns,
+      others,
+      inventory: call.req.inventory ?? 0,
+      model: call.req.model,
     };
+    const transfer = [main.columns.buffer, ...others.map((o) => o.columns.buffer)] as ArrayBuffer[];
     slot.inFlight.set(call.id, call);
     // Until the thread says the bot is loaded, the (longer) load budget applies.
     this.arm(slot, call, this.loadTimeoutMs);
     try {
-      slot.worker.postMessage(msg, [columns.buffer]);
+      slot.worker.postMessage(msg, transfer);
     } catch (error) {
       // e.g. params that cannot be cloned: the caller's mistake, not the thread's.
       clearTimeout(call.timer);
@@ -282,19 +312,47 @@ export class BotRunner {
   }
 }
 
-/**
- * On Node 20, `--import tsx` in a worker's execArgv does nothing: tsx registers its ESM hooks
- * only on the main thread there (tsx#354, node#47747). So the thread registers them itself,
- * through tsx's API, before importing the TypeScript entry.
- */
-function tsxBootstrap(entry: URL): string {
-  const require = createRequire(import.meta.url);
-  const pkgFile = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, { import?: { default?: string } } | string> };
-  const target = pkg.exports?.['./esm/api'];
-  const api = pathToFileURL(join(dirname(pkgFile), (typeof target === 'object' && target.import?.default) || './dist/esm/api/index.mjs')).href;
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+/** A window as one transferable buffer: ts, open, high, low, close, volume back to back. */
+function pack(w: CandleWindow): { length: number; columns: Float64Array } {
+  const n = w.length;
+  const columns = new Float64Array(6 * n);
+  [w.ts, w.open, w.high, w.low, w.close, w.volume].forEach((c, k) => columns.set(c.subarray(0, n), k * n));
+  return { length: n, columns };
 }
+
+/**
+ * Compiles the thread entry and every bot (with the project code they import; packages stay
+ * imports) to ES modules in node_modules/.cache, where bare imports still resolve. Shared code
+ * goes to shared chunks, so each module is loaded once per thread. The output folder is named
+ * by a hash of the inputs' paths and contents: unchanged sources are not compiled again.
+ */
+async function compileForThreads(entry: string, bots: Array<{ id: string; file: string }>): Promise<{ entry: string; bots: Record<string, string> }> {
+  const files = [entry, ...bots.map((b) => b.file)];
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f).update(readFileSync(f));
+  const outdir = join(PROJECT_ROOT, 'node_modules', '.cache', 'quorum-threads', hash.digest('hex').slice(0, 16));
+  const names = files.map((f, i) => (i === 0 ? 'thread-entry' : `bot-${i}-${basename(f, extname(f)).replace(/[^A-Za-z0-9_-]/g, '_')}`));
+  const outputs = names.map((n) => join(outdir, `${n}.mjs`));
+  if (!outputs.every((o) => existsSync(o))) {
+    await build({
+      entryPoints: files.map((f, i) => ({ in: f, out: names[i]! })),
+      outdir: `${outdir}.tmp-${process.pid}`,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      outExtension: { '.js': '.mjs' },
+      logLevel: 'silent',
+    });
+    // Whole folder or nothing: a concurrent process may have built the same one meanwhile.
+    await rename(`${outdir}.tmp-${process.pid}`, outdir).catch(async () => rm(`${outdir}.tmp-${process.pid}`, { recursive: true, force: true }));
+  }
+  return { entry: outputs[0]!, bots: Object.fromEntries(bots.map((b, i) => [b.id, outputs[i + 1]!])) };
+}
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The parent's flags, minus tsx: registered explicitly instead, so hooks never stack on newer Node. */
 function withoutTsx(execArgv: readonly string[]): string[] {

@@ -1,21 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Candle } from '../core/candle.ts';
 import { initialAccount, type AccountState } from '../core/ledger.ts';
-import type { Fill, OrderIntent } from '../core/order.ts';
+import type { Fill, OrderIntent, OrderRecord } from '../core/order.ts';
+import { toDecimal, toPlain } from '../core/precision.ts';
 import type { Keyspace } from '../infra/keys.ts';
 import type { CandleStore } from './candleStore.ts';
 import { Script } from './script.ts';
 
-/** Order record as stored; structurally the exchange's OrderRecord (store does not import exchange). */
-export interface StoredOrder {
-  intent: OrderIntent;
-  timeframe: string;
-  status: 'open' | 'filled' | 'rejected';
-  createdAt: number;
-  updatedAt: number;
-  fill?: Fill | undefined;
-  reason?: string | undefined;
-}
+/** An order as stored: the venue's order record (src/core/order.ts). */
+export type StoredOrder = OrderRecord;
 
 export interface PendingOrder {
   intent: OrderIntent;
@@ -35,24 +28,59 @@ return false
 `);
 
 /**
- * Compare-and-set of the account and one order: applies only if nobody changed the account since
- * it was read and the order is still open. Returns 1 applied, 0 order no longer open, -1 conflict.
+ * Compare-and-set of one order and, when fills change it, the account. Applies only if the order
+ * is still open and exactly as it was read (so a fill computed from a stale order never lands, and
+ * a limit order's partial fills apply one after another), and, when the account is written, only
+ * if nobody changed the account since it was read. Counts an order once, when it leaves 'open'.
+ * ARGV: account version, account state ('' = unchanged), order id, order as read, order, status,
+ * then each new fill. Returns 1 applied, 0 order no longer open, -1 conflict (recompute).
  */
 const SETTLE = new Script(`
-local version = redis.call('HGET', KEYS[1], 'version') or '0'
-if version ~= ARGV[1] then return -1 end
 local current = redis.call('HGET', KEYS[2], ARGV[3])
 if not current or cjson.decode(current).status ~= 'open' then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', tostring(tonumber(version) + 1))
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-redis.call('ZREM', KEYS[3], ARGV[3])
-if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[4], '*', 'f', ARGV[5])
+if current ~= ARGV[4] then return -1 end
+if ARGV[2] ~= '' then
+  local version = redis.call('HGET', KEYS[1], 'version') or '0'
+  if version ~= ARGV[1] then return -1 end
+  redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', tostring(tonumber(version) + 1))
+end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[5])
+if ARGV[6] ~= 'open' then
+  redis.call('ZREM', KEYS[3], ARGV[3])
+  redis.call('HINCRBY', KEYS[5], 'orders.' .. ARGV[6], 1)
+end
+for i = 7, #ARGV do
+  redis.call('XADD', KEYS[4], '*', 'f', ARGV[i])
   redis.call('HINCRBY', KEYS[5], 'fills', 1)
 end
-redis.call('HINCRBY', KEYS[5], 'orders.' .. ARGV[6], 1)
 return 1
 `);
+
+/** What one settlement writes; structurally the paper venue's Settlement (store does not import exchange). */
+export interface OrderSettlement {
+  order: StoredOrder;
+  /** The account after `fills`; omitted when it did not change. */
+  account?: AccountState | undefined;
+  fills?: Fill[] | undefined;
+}
+
+/**
+ * Reads a stored order. Orders written before partial fills existed carry no progress fields:
+ * they were market orders, filled whole or not at all.
+ */
+function readOrder(raw: string): StoredOrder {
+  const order = JSON.parse(raw) as StoredOrder;
+  if (order.filledAmount !== undefined) return order;
+  const fill = order.fill;
+  return {
+    ...order,
+    filledAmount: fill?.amount ?? '0',
+    remaining: fill ? '0' : order.intent.amount,
+    filledCost: fill ? toPlain(toDecimal(fill.amount).times(toDecimal(fill.price))) : '0',
+    avgPrice: fill?.price ?? '0',
+    fillCount: fill ? 1 : 0,
+  };
+}
 
 export class LedgerConflictError extends Error {
   override readonly name = 'LedgerConflictError';
@@ -91,17 +119,17 @@ export class LedgerStore {
       [this.keys.orders(this.account), this.keys.openOrders(this.account), this.keys.counters],
       [order.intent.clientOrderId, JSON.stringify(order), order.intent.decisionTs],
     );
-    return existing === null ? { inserted: true, order } : { inserted: false, order: JSON.parse(existing as string) as StoredOrder };
+    return existing === null ? { inserted: true, order } : { inserted: false, order: readOrder(existing as string) };
   }
 
   async getOrder(clientOrderId: string): Promise<StoredOrder | undefined> {
     const raw = await this.redis.hget(this.keys.orders(this.account), clientOrderId);
-    return raw === null ? undefined : (JSON.parse(raw) as StoredOrder);
+    return raw === null ? undefined : readOrder(raw);
   }
 
   async orders(): Promise<StoredOrder[]> {
     const all = await this.redis.hvals(this.keys.orders(this.account));
-    return all.map((raw) => JSON.parse(raw) as StoredOrder);
+    return all.map(readOrder);
   }
 
 
@@ -115,7 +143,7 @@ export class LedgerStore {
     const raws = await this.redis.hmget(this.keys.orders(this.account), ...ids);
     return raws
       .filter((r): r is string => r !== null)
-      .map((r) => JSON.parse(r) as StoredOrder)
+      .map(readOrder)
       .filter((o) => o.status === 'open' && (symbol === undefined || (o.intent.symbol === symbol && o.timeframe === timeframe)));
   }
 
@@ -152,25 +180,31 @@ export class LedgerStore {
     return entries.map(([, fields]) => JSON.parse(fields[1]!) as Fill);
   }
 
-  async settle(
-    clientOrderId: string,
-    compute: (account: AccountState, order: StoredOrder) => { account: AccountState; order: StoredOrder },
-  ): Promise<StoredOrder> {
+  /**
+   * Applies `compute`'s settlement of one open order by compare-and-set, recomputing from fresh
+   * state after a conflict; returns the order as it then stands. A closed order is final:
+   * `compute` is not called for it. `compute` returning undefined writes nothing.
+   */
+  async settle(clientOrderId: string, compute: (account: AccountState, order: StoredOrder) => OrderSettlement | undefined): Promise<StoredOrder> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const [{ state, version }, order] = await Promise.all([this.snapshot(), this.getOrder(clientOrderId)]);
-      if (!order) throw new Error(`order ${clientOrderId} does not exist`);
+      const [{ state, version }, raw] = await Promise.all([this.snapshot(), this.redis.hget(this.keys.orders(this.account), clientOrderId)]);
+      if (raw === null) throw new Error(`order ${clientOrderId} does not exist`);
+      const order = readOrder(raw);
       if (order.status !== 'open') return order;
       const next = compute(state, order);
+      if (!next) return order;
+      const fills = next.fills ?? [];
+      if (fills.length > 0 && !next.account) throw new Error(`settling ${clientOrderId}: fills without the account they change`);
       const applied = Number(
         await SETTLE.run(
           this.redis,
           [this.keys.ledger(this.account), this.keys.orders(this.account), this.keys.openOrders(this.account), this.keys.fills(this.account), this.keys.counters],
-          [version, JSON.stringify(next.account), clientOrderId, JSON.stringify(next.order), next.order.fill ? JSON.stringify(next.order.fill) : '', next.order.status],
+          [version, next.account ? JSON.stringify(next.account) : '', clientOrderId, raw, JSON.stringify(next.order), next.order.status, ...fills.map((f) => JSON.stringify(f))],
         ),
       );
       if (applied === 1) return next.order;
       if (applied === 0) return (await this.getOrder(clientOrderId))!;
-      // -1: another fill changed the account in between; read again and recompute.
+      // -1: the account or the order changed in between; read again and recompute.
     }
     throw new LedgerConflictError(`could not settle ${clientOrderId}: the account kept changing (50 attempts)`);
   }

@@ -50,9 +50,21 @@ export interface BotHealth {
   lastError?: string | undefined;
   lastErrorAt?: number | undefined;
   lastSignal?: string | undefined;
+  /** Failures in a row. */
+  streak: number;
 }
 
-/** Per-instance health: successes and each kind of failure, and the last error. */
+/** Why an instance is out of service, and since when. */
+export interface Suspension {
+  reason: string;
+  at: number;
+  by: string;
+}
+
+/**
+ * Per-instance health: successes and each kind of failure, the last error, the current run of
+ * failures; and who is out of service: quarantined (by its failures) or disabled (by a person).
+ */
 export class BotHealthStore {
   constructor(
     private readonly redis: Redis,
@@ -60,15 +72,45 @@ export class BotHealthStore {
   ) {}
 
   async success(instanceId: string, signal: string): Promise<void> {
-    await this.redis.multi().hincrby(this.keys.botHealth(instanceId), 'ok', 1).hset(this.keys.botHealth(instanceId), 'lastSignal', signal).exec();
+    await this.redis.multi().hincrby(this.keys.botHealth(instanceId), 'ok', 1).hset(this.keys.botHealth(instanceId), 'lastSignal', signal, 'streak', 0).exec();
   }
 
-  async failure(instanceId: string, kind: 'failed' | 'timedOut' | 'badOutput', message: string, now: number): Promise<void> {
-    await this.redis
+  /** Records a failure; returns how many failures in a row the instance has now. */
+  async failure(instanceId: string, kind: 'failed' | 'timedOut' | 'badOutput', message: string, now: number): Promise<number> {
+    const results = await this.redis
       .multi()
       .hincrby(this.keys.botHealth(instanceId), kind, 1)
       .hset(this.keys.botHealth(instanceId), 'lastError', message.slice(0, 500), 'lastErrorAt', String(now))
+      .hincrby(this.keys.botHealth(instanceId), 'streak', 1)
       .exec();
+    return Number(results?.[2]?.[1] ?? 0);
+  }
+
+  /** Takes an instance out of service; true only for the call that did it (so one alert is sent). */
+  async quarantine(instanceId: string, suspension: Suspension): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.quarantine, instanceId, JSON.stringify(suspension))) === 1;
+  }
+
+  /** Puts a quarantined or disabled instance back in service, with a clean run of failures. */
+  async release(instanceId: string): Promise<{ wasQuarantined: boolean; wasDisabled: boolean }> {
+    const [q, d] = (await this.redis
+      .multi()
+      .hdel(this.keys.quarantine, instanceId)
+      .hdel(this.keys.disabled, instanceId)
+      .hset(this.keys.botHealth(instanceId), 'streak', 0)
+      .exec())!;
+    return { wasQuarantined: Number(q?.[1]) === 1, wasDisabled: Number(d?.[1]) === 1 };
+  }
+
+  async disable(instanceId: string, suspension: Suspension): Promise<void> {
+    await this.redis.hset(this.keys.disabled, instanceId, JSON.stringify(suspension));
+  }
+
+  /** Instances out of service, by why. */
+  async suspended(): Promise<{ quarantined: Record<string, Suspension>; disabled: Record<string, Suspension> }> {
+    const [q, d] = await Promise.all([this.redis.hgetall(this.keys.quarantine), this.redis.hgetall(this.keys.disabled)]);
+    const parse = (raw: Record<string, string>) => Object.fromEntries(Object.entries(raw).map(([id, v]) => [id, JSON.parse(v) as Suspension]));
+    return { quarantined: parse(q), disabled: parse(d) };
   }
 
   async get(instanceId: string): Promise<BotHealth> {
@@ -82,6 +124,7 @@ export class BotHealthStore {
       lastError: raw.lastError,
       lastErrorAt: raw.lastErrorAt === undefined ? undefined : Number(raw.lastErrorAt),
       lastSignal: raw.lastSignal,
+      streak: Number(raw.streak ?? 0),
     };
   }
 }

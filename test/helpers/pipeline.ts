@@ -11,6 +11,13 @@ import { allQueueNames } from '../../queues/names.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
+/** Three simple bots on every replayed market: the instance set of tests about pipeline mechanics. */
+export const STARTER_INSTANCES = [
+  { id: 'ema-fast', bot: 'ema-crossover', markets: ['*'], params: { fast: 9, slow: 21 } },
+  { id: 'rsi-14', bot: 'rsi-reversion', markets: ['*'] },
+  { id: 'donchian-20', bot: 'donchian-breakout', markets: ['*'] },
+];
+
 export function redisUrl(): string {
   return inject('redisUrl');
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Candle } from '../../core/candle.ts';
 import type { MarketRules } from '../../core/market.ts';
-import type { OrderIntent } from '../../core/order.ts';
+import type { MarketOrderIntent } from '../../core/order.ts';
 import { Dec, isMultipleOf } from '../../core/precision.ts';
 import { fillMarketOrder, type FillInput } from './fillModel.ts';
 
@@ -26,7 +26,7 @@ const DECISION_TS = 1515560100000;
 // Real ADA/BTC 5m candle that follows the first one in data/ohlcv/ADA_BTC-5m.csv.
 const NEXT: Candle = { ts: DECISION_TS + 300_000, open: 0.0000529, high: 0.0000533, low: 0.00005268, close: 0.00005268, volume: 1000 };
 
-const intent = (over: Partial<OrderIntent> = {}): OrderIntent => ({
+const intent = (over: Partial<MarketOrderIntent> = {}): MarketOrderIntent => ({
   clientOrderId: 'qb-ADABTC-0123456789abcdef0123',
   symbol: 'ADA/BTC',
   side: 'buy',
