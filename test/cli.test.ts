@@ -108,8 +108,14 @@ describe('quorum bots', () => {
     const run = quorum(['--config', file, 'bots', '--json']);
     expect(run.code).toBe(1);
     const out = JSON.parse(run.stdout);
-    expect(out.loaded.length).toBeGreaterThan(0);
-    expect(out.failed.length).toBeGreaterThan(0);
-    for (const f of out.failed) expect(f.error).toMatch(/\.ts: /);
+    expect(out.loaded.map((b: { id: string }) => b.id)).toEqual(['fixture-good']);
+    const why = Object.fromEntries(out.failed.map((f: { file: string; error: string }) => [f.file.split('/').at(-1), f.error]));
+    // A syntax error, the wrong shape, and defaults that fail their own schema: each with its reason.
+    expect(why['syntax-error.ts']).toMatch(/does not compile: .*Expected "}" but found "\)"/);
+    expect(why['bad-shape.ts']).toMatch(/default export is not a valid bot: apiVersion: must be 1/);
+    expect(why['bad-defaults.ts']).toMatch(/its default params fail its own schema: fast: fast must be less than slow/);
+    const text = quorum(['--config', file, 'bots']);
+    expect(text.stdout).toMatch(/FAILED .*syntax-error\.ts: syntax-error\.ts: does not compile/);
+    expect(text.stdout).toMatch(/ok {6}fixture-good@0\.1\.0/);
   });
 });

@@ -20,6 +20,8 @@ import { UnknownInstanceError, disableInstance, releaseInstance } from '../main/
 import { createRedis, isReachable } from '../infra/redis.ts';
 import { keyspace } from '../infra/keys.ts';
 import { BotHealthStore } from '../store/statsStore.ts';
+import { discoverBots } from '../registry/discover.ts';
+import { compileThreadEntry } from '../registry/runner.ts';
 
 const program = new Command('quorum')
   .description('Quorum: many bots vote, a coordinator decides, risk sizes, execution trades (paper or ccxt).')
@@ -295,6 +297,17 @@ program
     } catch (error) {
       await failStartup(error, life);
     }
+  });
+
+program
+  .command('compile')
+  .description('compile the bots and the bot-thread entry ahead of time (the CLI compiles itself on start); for read-only installs such as the Docker image')
+  .action(async () => {
+    const loaded = loadConfigOrExit(globals());
+    const report = await discoverBots(resolve(process.cwd(), loaded.config.bots.dir));
+    await compileThreadEntry();
+    process.stdout.write(`compiled ${report.loaded.length} bot(s) and the bot-thread entry${report.failed.length > 0 ? `; ${report.failed.length} failed (see quorum bots)` : ''}\n`);
+    process.exit(report.failed.length > 0 ? EXIT.failure : EXIT.ok);
   });
 
 const configCommand = program.command('config').description('configuration');

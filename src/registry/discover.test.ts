@@ -37,10 +37,12 @@ describe('discoverBots', () => {
     expect(report.loaded.map((b) => [basename(b.file), b.id])).toEqual([['good.ts', 'fixture-good']]);
 
     const why = Object.fromEntries(report.failed.map((f) => [basename(f.file), f.error]));
-    expect(Object.keys(why).sort()).toEqual(['bad-shape.ts', 'no-default.ts', 'same-id-as-good.ts', 'throws-at-import.ts']);
+    expect(Object.keys(why).sort()).toEqual(['bad-defaults.ts', 'bad-shape.ts', 'no-default.ts', 'same-id-as-good.ts', 'syntax-error.ts', 'throws-at-import.ts']);
     for (const [file, error] of Object.entries(why)) expect(error.startsWith(`${file}: `)).toBe(true);
 
     expect(why['throws-at-import.ts']).toContain('threw while being imported: boom while importing');
+    expect(why['syntax-error.ts']).toMatch(/^syntax-error\.ts: does not compile: .*syntax-error\.ts:11:\d+: Expected "}" but found "\)"/);
+    expect(why['bad-defaults.ts']).toBe('bad-defaults.ts: its default params fail its own schema: fast: fast must be less than slow');
     expect(why['no-default.ts']).toContain('has no default export (it exports only bot)');
     expect(why['same-id-as-good.ts']).toContain('bot id "fixture-good" is already used by good.ts');
     const shape = why['bad-shape.ts']!;

@@ -2,11 +2,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { compileModule } from '../infra/compile.ts';
 import { BOT_API_VERSION, BOT_FAMILIES, BOT_ROLES, type BotDefinition } from '../core/bot.ts';
 
 export interface DiscoveredBot {
   /** Absolute path of the bot file. */
   file: string;
+  /** The compiled module that was loaded (plain JavaScript, see src/infra/compile.ts). */
+  compiled: string;
   id: string;
   version: string;
   description: string;
@@ -77,8 +80,15 @@ export async function discoverBots(dir: string): Promise<DiscoveryReport> {
   for (const file of files) {
     const name = basename(file);
     let mod: Record<string, unknown>;
+    let compiled: string;
     try {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      compiled = await compileModule('bots', file);
+    } catch (error) {
+      report.failed.push({ file, error: `${name}: does not compile: ${messageOf(error)}` });
+      continue;
+    }
+    try {
+      mod = (await import(pathToFileURL(compiled).href)) as Record<string, unknown>;
     } catch (error) {
       report.failed.push({ file, error: `${name}: threw while being imported: ${messageOf(error)}` });
       continue;
@@ -100,8 +110,21 @@ export async function discoverBots(dir: string): Promise<DiscoveryReport> {
       report.failed.push({ file, error: `${name}: bot id "${definition.id}" is already used by ${basename(taken)}` });
       continue;
     }
+    // A bot whose own defaults fail its schema could never run with an empty config: say so now.
+    const defaults = definition.params.safeParse({});
+    if (!defaults.success) {
+      report.failed.push({ file, error: `${name}: its default params fail its own schema: ${formatIssues(defaults.error.issues)}` });
+      continue;
+    }
+    try {
+      const warmup = definition.warmup(defaults.data as never);
+      if (!Number.isInteger(warmup) || warmup < 1) throw new Error(`warmup of the defaults is ${String(warmup)}, not a positive integer`);
+    } catch (error) {
+      report.failed.push({ file, error: `${name}: ${messageOf(error)}` });
+      continue;
+    }
     byId.set(definition.id, file);
-    report.loaded.push({ file, id: definition.id, version: definition.version, description: definition.description, definition });
+    report.loaded.push({ file, compiled, id: definition.id, version: definition.version, description: definition.description, definition });
   }
   return report;
 }

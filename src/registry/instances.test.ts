@@ -83,7 +83,7 @@ describe('resolveInstances', () => {
   it('reports a bot whose file failed to load, with the load error', () => {
     const { problems } = resolveInstances(configured([{ id: 'y', bot: 'throws-at-import' }, { id: 'z', bot: 'nope' }]), fixtures, MARKETS);
     expect(problems[0]).toBe('bots.instances[0] (y): bot "throws-at-import" failed to load: throws-at-import.ts: threw while being imported: boom while importing');
-    expect(problems[1]).toMatch(/^bots\.instances\[1\] \(z\): bot "nope" was not discovered .*\(known: fixture-good\); files that failed to load: bad-shape\.ts, no-default\.ts, same-id-as-good\.ts, throws-at-import\.ts$/);
+    expect(problems[1]).toMatch(/^bots\.instances\[1\] \(z\): bot "nope" was not discovered .*\(known: fixture-good\); files that failed to load: bad-defaults\.ts, bad-shape\.ts, no-default\.ts, same-id-as-good\.ts, syntax-error\.ts, throws-at-import\.ts$/);
   });
 
   it('reports markets that are not known and de-duplicates the rest', () => {

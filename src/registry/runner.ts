@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
+import { compileModule, projectRoot } from '../infra/compile.ts';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CandleWindow } from '../core/candle.ts';
@@ -20,7 +17,7 @@ export interface BotRunnerOptions {
   memoryMb: number;
   /** An existing discovery of botsDir, to skip discovering again. */
   report?: DiscoveryReport;
-  /** Budget for a thread to import a bot the first time (tsx compiles it); default max(10 s, 10 × timeoutMs). */
+  /** Budget for a thread to import a bot the first time; default max(10 s, 10 × timeoutMs). */
   loadTimeoutMs?: number;
   /** Budget of one `train` call of a learning bot; default 30 × timeoutMs. */
   trainTimeoutMs?: number;
@@ -69,7 +66,7 @@ const PER_THREAD = 1;
 /** Threads dying before they are ready this many times in a row means the entry itself is broken. */
 const MAX_START_FAILURES = 3;
 
-const THREAD_ENTRY = new URL(`./botThread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const THREAD_ENTRY = join(projectRoot(), 'src', 'registry', 'botThread.ts');
 
 /**
  * Runs bot `analyze` calls in a pool of worker threads so that a bot that throws, hangs,
@@ -82,8 +79,8 @@ export class BotRunner {
   private readonly trainTimeoutMs: number;
   private bots: Record<string, string> = {};
   private execArgv: string[] = [];
-  /** Worker source: the entry itself, or a bootstrap that registers tsx first. */
-  private entry: { url: URL } | { code: string } = { url: THREAD_ENTRY };
+  /** The compiled thread entry. */
+  private entry: URL = pathToFileURL(THREAD_ENTRY);
   private slots: Slot[] = [];
   private queue: Call[] = [];
   private nextId = 1;
@@ -111,11 +108,9 @@ export class BotRunner {
   private async doStart(): Promise<void> {
     const report = this.opts.report ?? (await discoverBots(this.opts.botsDir));
     this.execArgv = withoutTsx(process.execArgv);
-    // Threads run plain JavaScript compiled once here: TypeScript hooks in every thread would
-    // cost each one a loader thread and a compiler, tens of MB apiece.
-    const compiled = await compileForThreads(fileURLToPath(THREAD_ENTRY), report.loaded.map((b) => ({ id: b.id, file: b.file })));
-    this.bots = compiled.bots;
-    this.entry = { url: pathToFileURL(compiled.entry) };
+    // Threads run plain JavaScript (see src/infra/compile.ts): the bots as discovery compiled them.
+    this.bots = Object.fromEntries(report.loaded.map((b) => [b.id, b.compiled]));
+    this.entry = pathToFileURL(await compileThreadEntry());
     const ready = Array.from({ length: this.opts.threads }, () => this.spawn());
     await Promise.all(ready);
   }
@@ -160,13 +155,11 @@ export class BotRunner {
 
   private spawn(): Promise<void> {
     const data: ThreadData = { bots: this.bots };
-    const source = 'code' in this.entry ? this.entry.code : this.entry.url;
-    const worker = new Worker(source, {
-      eval: 'code' in this.entry,
+    const worker = new Worker(this.entry, {
       workerData: data,
       execArgv: this.execArgv,
       // Node spells it maxOldGenerationSizeMb; an unknown key would be silently ignored.
-      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: 4 },
     });
     const slot: Slot = { worker, ready: false, retired: false, inFlight: new Map() };
     this.slots.push(slot);
@@ -320,41 +313,12 @@ function pack(w: CandleWindow): { length: number; columns: Float64Array } {
   return { length: n, columns };
 }
 
-/**
- * Compiles the thread entry and every bot (with the project code they import; packages stay
- * imports) to ES modules in node_modules/.cache, where bare imports still resolve. Shared code
- * goes to shared chunks, so each module is loaded once per thread. The output folder is named
- * by a hash of the inputs' paths and contents: unchanged sources are not compiled again.
- */
-async function compileForThreads(entry: string, bots: Array<{ id: string; file: string }>): Promise<{ entry: string; bots: Record<string, string> }> {
-  const files = [entry, ...bots.map((b) => b.file)];
-  const hash = createHash('sha256');
-  for (const f of files) hash.update(f).update(readFileSync(f));
-  const outdir = join(PROJECT_ROOT, 'node_modules', '.cache', 'quorum-threads', hash.digest('hex').slice(0, 16));
-  const names = files.map((f, i) => (i === 0 ? 'thread-entry' : `bot-${i}-${basename(f, extname(f)).replace(/[^A-Za-z0-9_-]/g, '_')}`));
-  const outputs = names.map((n) => join(outdir, `${n}.mjs`));
-  if (!outputs.every((o) => existsSync(o))) {
-    await build({
-      entryPoints: files.map((f, i) => ({ in: f, out: names[i]! })),
-      outdir: `${outdir}.tmp-${process.pid}`,
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      packages: 'external',
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'silent',
-    });
-    // Whole folder or nothing: a concurrent process may have built the same one meanwhile.
-    await rename(`${outdir}.tmp-${process.pid}`, outdir).catch(async () => rm(`${outdir}.tmp-${process.pid}`, { recursive: true, force: true }));
-  }
-  return { entry: outputs[0]!, bots: Object.fromEntries(bots.map((b, i) => [b.id, outputs[i + 1]!])) };
+/** Compiles the bot-thread entry (ahead of time too: `quorum compile`). */
+export function compileThreadEntry(): Promise<string> {
+  return compileModule('thread', THREAD_ENTRY);
 }
 
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The parent's flags, minus tsx: registered explicitly instead, so hooks never stack on newer Node. */
+/** The parent's flags, minus a TypeScript loader: threads run compiled JavaScript and need none. */
 function withoutTsx(execArgv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
