@@ -8,6 +8,7 @@ import { equity as equityOf } from '../src/core/ledger.ts';
 import { baseOf, marketKey, quoteOf, type MarketRules } from '../src/core/market.ts';
 import { clientOrderIdFor, type OrderIntent } from '../src/core/order.ts';
 import { timeframeMs } from '../src/core/timeframe.ts';
+import { roundPrice, toPlain } from '../src/core/precision.ts';
 import type { Logger } from '../src/infra/logger.ts';
 import { evaluateEntry, evaluateReduction, type GateNote, type RiskLimits, type RiskOutcome } from '../src/risk/engine.ts';
 import { checkExit, watchPosition, type ExitRules, type ExitSignal } from '../src/risk/exits.ts';
@@ -39,6 +40,8 @@ export interface CoordinatorDeps {
   /** Candle counts of the risk settings that the pure engine takes in other units. */
   riskWindows: { atrPeriod: number; correlationLookback: number; cooldownCandles: number };
   exits: Omit<ExitRules, 'maxHoldMs'> & { maxHoldCandles: number };
+  /** Candles a limit order may rest before the venue cancels what is unfilled. */
+  limitOrderCandles: number;
   execution: { slippageBps: number; feeRate?: string | undefined };
   account: string;
   /** Runs a critical section under a named Redis lock shared by every process. */
@@ -71,7 +74,14 @@ export interface Decision extends StoredDecision {
   /** The position monitor's exit, when one fired: it overrides the consensus. */
   exit: ExitSignal | null;
   risk: DecisionRisk;
-  order: { clientOrderId: string; side: 'buy' | 'sell'; amount: string; purpose: 'consensus' | 'exit' } | null;
+  order: {
+    clientOrderId: string;
+    side: 'buy' | 'sell';
+    amount: string;
+    purpose: 'consensus' | 'exit';
+    /** Set for a limit order (on the market's tick), with how long it may rest. */
+    limit?: { price: string; expiresAfterMs: number } | undefined;
+  } | null;
   decidedAt: number;
   /** Wall-clock ms from the feed seeing the candle to this decision. */
   latencyMs: number;
@@ -194,7 +204,10 @@ async function decideUnderLock(
 
   let outcome: RiskOutcome;
   let purpose: 'consensus' | 'exit' = 'consensus';
-  const base = { symbol: m.symbol, rules, currentAmount: amount, price: m.close, execution: deps.execution };
+  // When the bots asked for a limit price, the order rests at it (on the tick, never worse than
+  // asked) and is sized at it; exits are always market orders.
+  const limit = !exit && consensus.limitPrice !== null && rules ? limitFor(consensus.action === 'buy' ? 'buy' : 'sell', consensus.limitPrice, rules, deps.limitOrderCandles * candleMs) : undefined;
+  const base = { symbol: m.symbol, rules, currentAmount: amount, price: limit ? Number(limit.price) : m.close, execution: deps.execution };
   if (pending) {
     // Sizing against a position that is about to change would double the order.
     decision.risk = { verdict: 'none', reason: `order ${pending.intent.clientOrderId} for ${m.symbol} is still pending`, equity };
@@ -247,8 +260,8 @@ async function decideUnderLock(
   if (outcome.verdict === 'deny') await deps.stats.incr(`denials.${outcome.gate}`);
   if (outcome.verdict !== 'order') return undefined;
 
-  const clientOrderId = clientOrderIdFor({ account: deps.account, symbol: m.symbol, timeframe: m.timeframe, decisionTs: m.candleTs, side: outcome.side, purpose });
-  decision.order = { clientOrderId, side: outcome.side, amount: outcome.amount, purpose };
+  const clientOrderId = clientOrderIdFor({ account: deps.account, symbol: m.symbol, timeframe: m.timeframe, decisionTs: m.candleTs, side: outcome.side, purpose: limit ? `limit-${purpose}` : purpose });
+  decision.order = { clientOrderId, side: outcome.side, amount: outcome.amount, purpose, limit };
   if (exit) decision.action = 'sell';
   return { intent: intentOf(m, decision.order, decision.risk.reason), timeframe: m.timeframe, refPrice: m.close };
 }
@@ -398,7 +411,14 @@ function freeCash(deps: CoordinatorDeps, cash: string, quote: string, unsettled:
 }
 
 function intentOf(m: CoordinatorMessage, order: NonNullable<Decision['order']>, reason: string): OrderIntent {
-  return { clientOrderId: order.clientOrderId, symbol: m.symbol, side: order.side, type: 'market', amount: order.amount, decisionTs: m.candleTs, reason: reason.slice(0, 500) };
+  const common = { clientOrderId: order.clientOrderId, symbol: m.symbol, side: order.side, amount: order.amount, decisionTs: m.candleTs, reason: reason.slice(0, 500) };
+  return order.limit ? { ...common, type: 'limit', price: order.limit.price, expiresAfterMs: order.limit.expiresAfterMs } : { ...common, type: 'market' };
+}
+
+/** A limit price on the market's tick: a buy rounded down, a sell up (never worse than asked). */
+function limitFor(side: 'buy' | 'sell', price: number, rules: MarketRules, expiresAfterMs: number): { price: string; expiresAfterMs: number } | undefined {
+  const rounded = roundPrice(price, rules.precision.price, side === 'buy' ? 'down' : 'up');
+  return rounded.gt(0) ? { price: toPlain(rounded), expiresAfterMs } : undefined;
 }
 
 function executionMessage(deps: CoordinatorDeps, m: CoordinatorMessage, order: NonNullable<Decision['order']>, reason: string): ExecutionMessage {

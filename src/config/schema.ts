@@ -65,6 +65,7 @@ const PaperSchema = z
       .describe('Starting cash of the paper account, per currency'),
     feeRate: decimalString.optional().describe("Taker fee as a fraction of notional; unset: each market's own fee"),
     slippageBps: z.number().min(0).max(1000).default(5).describe('Adverse slippage applied to market fills, in basis points'),
+    limitFillShare: z.number().gt(0).max(1).default(0.1).describe("Largest share of a candle's volume one resting limit order can fill in that candle (the rest waits)"),
     marketsFile: z.string().default('data/markets.json').describe('ccxt-shaped market structures (precision, limits, fees) of the paper venue'),
   })
   .strict();
@@ -133,6 +134,7 @@ const CoordinatorSchema = z
       .record(symbol, z.object(PolicyFields).partial().strict())
       .default({})
       .describe('Per-market overrides of method, minVoters, minAgreement and minConfidence'),
+    limitOrderCandles: positiveInt.max(1000).default(3).describe('Candles a limit order (from grid and market-making bots) may rest before what is unfilled is cancelled'),
     trackRecord: z
       .object({
         metric: z.enum(['off', 'hit-rate', 'sharpe']).default('hit-rate').describe("What moves an instance's weight: its hit rate, its Sharpe ratio, or nothing"),

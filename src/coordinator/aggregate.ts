@@ -14,6 +14,7 @@ export interface Vote {
   confidence: number;
   reason: string;
   regime?: Regime | undefined;
+  limitPrice?: number | undefined;
 }
 
 /** An instance that was asked and gave no usable answer (failed, timed out, warming up, missing). */
@@ -54,6 +55,11 @@ export interface Consensus {
   regime: Regime | null;
   /** Veto bots that objected to entries on this candle. */
   vetoes: Array<{ instanceId: string; reason: string }>;
+  /**
+   * A limit price for the winning side when most of its weight came with one (grid and
+   * market-making bots): their weight × confidence average. Null means a market order.
+   */
+  limitPrice: number | null;
   counted: CountedVote[];
 }
 
@@ -86,7 +92,7 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
   }
   const voters = counted.filter((v) => v.effectiveWeight > 0).length;
   const total = weights.buy + weights.sell + weights.hold;
-  const base = { voters, weights, regime, vetoes, counted };
+  const base = { voters, weights, regime, vetoes, counted, limitPrice: null };
   const holdWith = (reason: string, agreement = 0): Consensus => ({ action: 'hold', confidence: 0, agreement, reason, ...base });
 
   if (voters < policy.minVoters) return holdWith(`no quorum: ${voters} of ${policy.minVoters} required votes`);
@@ -104,7 +110,21 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
     return holdWith(`buy vetoed by ${vetoes.map((v) => `${v.instanceId} (${v.reason})`).join(', ')}`, agreement);
   }
   const inRegime = regime ? ` in a ${regime} market` : '';
-  return { action: side, confidence, agreement, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}${inRegime}`, ...base };
+  const limitPrice = limitPriceOf(counted.filter((v) => v.action === side));
+  const at = limitPrice === null ? '' : `, limit ${limitPrice.toPrecision(8)}`;
+  return { action: side, confidence, agreement, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}${inRegime}${at}`, ...base, limitPrice };
+}
+
+/** The weighted limit price of a side, if voters with one carry more than half of its weight. */
+function limitPriceOf(side: readonly CountedVote[]): number | null {
+  const total = side.reduce((s, v) => s + v.effectiveWeight, 0);
+  const priced = side.filter((v) => v.limitPrice !== undefined && v.limitPrice > 0 && Number.isFinite(v.limitPrice));
+  const pricedWeight = priced.reduce((s, v) => s + v.effectiveWeight, 0);
+  if (total <= 0 || pricedWeight <= total / 2) return null;
+  const w = priced.reduce((s, v) => s + v.effectiveWeight * v.confidence, 0);
+  if (!(w > 0)) return null;
+  const price = priced.reduce((s, v) => s + v.effectiveWeight * v.confidence * v.limitPrice!, 0) / w;
+  return Number.isFinite(price) && price > 0 ? price : null;
 }
 
 /** The regime with the most weight × confidence behind it; null when no regime bot said anything. */

@@ -51,7 +51,7 @@ export function createGateway(ctx: Context): ExchangeGateway {
   if (ctx.config.exchange.mode !== 'paper') {
     throw new StartupError(`exchange mode "${ctx.config.exchange.mode}" is not available yet: only paper trading is implemented (set QUORUM_MODE=paper)`);
   }
-  return new PaperGateway(ctx.account, ctx.ledger, ctx.markets, { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate });
+  return new PaperGateway(ctx.account, ctx.ledger, ctx.markets, { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate, limitFillShare: ctx.config.paper.limitFillShare });
 }
 
 export interface RunningWorkers {
@@ -133,6 +133,7 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         limitsFor: (timeframe) => riskLimitsOf(ctx.config, timeframe),
         riskWindows: ctx.config.risk,
         exits: ctx.config.risk.exits,
+        limitOrderCandles: ctx.config.coordinator.limitOrderCandles,
         execution: { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate },
         account: ctx.account,
         lock: (name, fn) => withLock(ctx.redis, ctx.keys.lock(name), fn),
