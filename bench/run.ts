@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/infra/logger.ts';
 import { createRedis, resolveRedis } from '../src/infra/redis.ts';
@@ -25,8 +26,12 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
+/** The analysis worker as deployed: the environment of the `analyst` service in docker-compose.yml. */
+const ANALYST_ENV = (parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as { services: { analyst: { environment: Record<string, string> } } }).services.analyst.environment;
+const DEPLOYED = { NODE_OPTIONS: ANALYST_ENV.NODE_OPTIONS ?? '', QUORUM__WORKERS__BOT_THREADS: ANALYST_ENV.QUORUM__WORKERS__BOT_THREADS ?? '1' };
+
 function spawnWorker(queues: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['bin/quorum.js', 'worker', '--queues', queues], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, ['bin/quorum.js', 'worker', '--queues', queues], { cwd: ROOT, env: { ...process.env, ...DEPLOYED, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /**
@@ -69,6 +74,8 @@ async function analysisWorkerMemory(redisUrl: string) {
       analysisWorkerRssMb: round(after.rssMb),
       analysisWorkerPeakRssMb: round(Math.max(peak, after.peakMb)),
       baselineWorkerRssMb: round(base.rssMb),
+      nodeOptions: DEPLOYED.NODE_OPTIONS,
+      botThreads: Number(DEPLOYED.QUORUM__WORKERS__BOT_THREADS),
       targetMb: 150,
       meetsTarget: Math.max(peak, after.peakMb) < 150,
     };

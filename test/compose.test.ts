@@ -43,7 +43,7 @@ const composeText = read('docker-compose.yml');
 // Compose resolves YAML merge keys (<<: *anchor); so must we.
 const compose = parse(composeText, { merge: true }) as ComposeFile;
 const services = compose.services;
-const SERVICES = ['redis', 'app', 'worker', 'executor', 'feed'] as const;
+const SERVICES = ['redis', 'app', 'analyst', 'worker', 'executor', 'feed'] as const;
 /** Services that run this project's image (everything but redis). */
 const own = Object.entries(services).filter(([, s]) => s.build !== undefined || s.image === services.app?.image);
 
@@ -120,7 +120,7 @@ const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE|CREDENTIAL/i;
 const INTERPOLATED = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-|-)?\}$|^\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}$/;
 
 describe('docker-compose.yml', () => {
-  it('uses the Compose spec (no obsolete version key) and defines redis, app, worker, executor and feed', () => {
+  it('uses the Compose spec (no obsolete version key) and defines redis, app, analyst, worker, executor and feed', () => {
     expect(compose.version).toBeUndefined();
     for (const name of SERVICES) expect(Object.keys(services), `service ${name}`).toContain(name);
   });
@@ -143,7 +143,7 @@ describe('docker-compose.yml', () => {
   it('gives every project service a command whose first word is a command the CLI registers', () => {
     const commands = cliCommands();
     expect(commands).toEqual(expect.arrayContaining(['server', 'worker', 'feed']));
-    expect(own.map(([name]) => name).sort()).toEqual(['app', 'executor', 'feed', 'worker']);
+    expect(own.map(([name]) => name).sort()).toEqual(['analyst', 'app', 'executor', 'feed', 'worker']);
     for (const [name, service] of own) {
       expect(service.entrypoint, `${name} keeps the image's entrypoint`).toBeUndefined();
       const args = argv(service);
@@ -152,13 +152,16 @@ describe('docker-compose.yml', () => {
     }
     expect(argv(services.app!)[0]).toBe('server');
     expect(argv(services.worker!)[0]).toBe('worker');
+    expect(argv(services.analyst!)[0]).toBe('worker');
     expect(argv(services.executor!)[0]).toBe('worker');
     expect(argv(services.feed!)).toEqual(['feed', '--wait']);
   });
 
-  it('names only real queues in worker and executor, and together they serve every queue', () => {
+  it('names only real queues in analyst, worker and executor, and together they serve every queue', () => {
+    const analyst = queuesOf(argv(services.analyst!)).map(normaliseQueueName);
+    expect(analyst).toEqual(['analysis']);
     const known = allQueueNames('paper');
-    const worker = queuesOf(argv(services.worker!)).map(normaliseQueueName);
+    const worker = [...queuesOf(argv(services.worker!)), ...analyst].map(normaliseQueueName);
     const executor = queuesOf(argv(services.executor!)).map(normaliseQueueName);
     for (const q of [...worker, ...executor]) expect(known, `queue "${q}"`).toContain(q);
     expect(executor).toEqual(['execution-paper']);
@@ -167,7 +170,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('lets the worker scale: no container_name and no published ports', () => {
-    for (const name of ['worker', 'executor', 'feed']) {
+    for (const name of ['analyst', 'worker', 'executor', 'feed']) {
       expect(services[name]!.container_name, name).toBeUndefined();
       expect(services[name]!.ports ?? [], name).toEqual([]);
     }
@@ -199,15 +202,15 @@ describe('docker-compose.yml', () => {
     const feed = services.feed!;
     expect(feed.restart).toBe('no');
     const deps = dependsOn(feed);
-    for (const name of ['app', 'worker', 'executor']) expect(Object.keys(deps), `feed depends on ${name}`).toContain(name);
+    for (const name of ['app', 'analyst', 'worker', 'executor']) expect(Object.keys(deps), `feed depends on ${name}`).toContain(name);
   });
 
   it('gives workers time to finish active jobs on SIGTERM', () => {
-    for (const name of ['worker', 'executor']) expect(services[name]!.stop_grace_period, name).toMatch(/^([3-9]\d|\d{3,})s$/);
+    for (const name of ['analyst', 'worker', 'executor']) expect(services[name]!.stop_grace_period, name).toMatch(/^([3-9]\d|\d{3,})s$/);
   });
 
-  it('has healthchecks on redis, app, worker and executor', () => {
-    for (const name of ['redis', 'app', 'worker', 'executor']) {
+  it('has healthchecks on redis, app, analyst, worker and executor', () => {
+    for (const name of ['redis', 'app', 'analyst', 'worker', 'executor']) {
       const hc = services[name]!.healthcheck;
       expect(hc?.disable, name).not.toBe(true);
       expect(hc?.test, `${name} healthcheck test`).toBeDefined();
