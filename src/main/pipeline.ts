@@ -61,7 +61,7 @@ export interface RunSummary {
   durationMs: number;
   candles: { replayed: number; stored: number; duplicates: number; rejected: Record<string, number>; rejectedTotal: number };
   decisions: { total: number; buy: number; sell: number; hold: number };
-  orders: { placed: number; filled: number; rejected: number; open: number; duplicatesSuppressed: number };
+  orders: { placed: number; filled: number; cancelled: number; rejected: number; open: number; duplicatesSuppressed: number };
   fills: number;
   equity: Record<string, { start: string; end: string; pnl: string; realizedPnl: string; unrealizedPnl: string; fees: string }>;
   jobs: Record<string, { completed: number; failed: number; retried: number }>;
@@ -111,6 +111,7 @@ export async function summarize(ctx: Context, startedAt: number): Promise<RunSum
     orders: {
       placed: n('orders'),
       filled: n('orders.filled'),
+      cancelled: n('orders.cancelled'),
       rejected: n('orders.rejected'),
       open: await ctx.ledger.openOrderCount(),
       duplicatesSuppressed: n('orders.duplicate-suppressed'),
@@ -131,7 +132,7 @@ export function formatSummary(s: RunSummary): string {
     `  candles   replayed ${s.candles.replayed}, stored ${s.candles.stored}, duplicates ${s.candles.duplicates}, rejected ${s.candles.rejectedTotal}` +
       (s.candles.rejectedTotal > 0 ? ` (${Object.entries(s.candles.rejected).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''),
     `  decisions ${s.decisions.total} (buy ${s.decisions.buy}, sell ${s.decisions.sell}, hold ${s.decisions.hold})`,
-    `  orders    placed ${s.orders.placed}, filled ${s.orders.filled}, rejected ${s.orders.rejected}, open ${s.orders.open}; fills ${s.fills}`,
+    `  orders    placed ${s.orders.placed}, filled ${s.orders.filled}, cancelled ${s.orders.cancelled}, rejected ${s.orders.rejected}, open ${s.orders.open}; fills ${s.fills}`,
     ...Object.entries(s.equity).map(
       ([q, e]) => `  equity    ${q}: ${e.start} → ${e.end} (P&L ${e.pnl}; realised ${e.realizedPnl}, unrealised ${e.unrealizedPnl}, fees ${e.fees})`,
     ),
