@@ -120,6 +120,7 @@ async function modelFor(deps: AnalysisDeps, m: AnalysisMessage): Promise<unknown
     const lastTrainedTs = history.length > 0 ? history.ts[history.length - 1]! : null;
     // Kept for three periods: the current one, and the one before for stragglers.
     await deps.models.save(m.instanceId, m.symbol, m.timeframe, { periodStart, trainedOn: history.length, lastTrainedTs, model }, (3 * periodMs) / 1000);
+    await deps.stats.incr('models.trained');
     deps.log.info({ instanceId: m.instanceId, symbol: m.symbol, periodStart, candles: history.length }, 'trained a model');
     return model;
   });
