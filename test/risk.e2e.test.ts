@@ -110,8 +110,11 @@ describe('risk engine in the pipeline', () => {
           'replay.files': ['data/ohlcv/ETH_BTC-5m.csv', 'data/ohlcv/LTC_BTC-5m.csv', 'data/ohlcv/XMR_BTC-5m.csv', 'data/ohlcv/ZEC_BTC-5m.csv'],
           'replay.lastCandles': 80,
           'risk.maxPositionFraction': 0.1,
-          // Positions are closed after 3 candles, so there is always something to exit.
-          'risk.exits': { stopLoss: 0, atrStop: 0, trailingStop: 0, takeProfit: 0, maxHoldCandles: 3 },
+          // Positions are closed after 6 candles: most of the time a market is held and not yet
+          // exiting, so the switch finds positions that only the monitor can close.
+          'risk.exits': { stopLoss: 0, atrStop: 0, trailingStop: 0, takeProfit: 0, maxHoldCandles: 6 },
+          // Orders are not held back by the venue's rate limit: the test is about the gates.
+          'exchange.ordersPerSecond': 1000,
         }),
       ),
     );
@@ -125,9 +128,12 @@ describe('risk engine in the pipeline', () => {
 
     const decisions = (await ctx.decisions.all()) as Decision[];
     const counters = await ctx.stats.counters();
+    const { state } = await ctx.ledger.snapshot();
     await pipeline.close();
 
     expect(decisions).toHaveLength(320);
+    // Every position open at the switch was closed by the monitor: the account ends flat.
+    expect(Object.values(state.positions).filter((p) => Number(p.amount) > 0)).toEqual([]);
     const before = decisions.filter((d) => d.decidedAt < haltedAt);
     const after = decisions.filter((d) => d.decidedAt > haltedAt);
     expect(before.filter((d) => d.order?.side === 'buy').length).toBeGreaterThan(5);

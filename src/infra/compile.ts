@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -38,7 +38,7 @@ export async function compileModule(group: string, entry: string, inputs: readon
   const out = join(projectRoot(), 'node_modules', '.cache', 'quorum', group, `${hash.digest('hex').slice(0, 20)}.mjs`);
   if (existsSync(out)) return out;
   await mkdir(dirname(out), { recursive: true });
-  const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await build({
       entryPoints: [entry],
