@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/infra/logger.ts';
-import { createRedis, resolveRedis } from '../src/infra/redis.ts';
+import { createRedis, deleteDeploymentKeys, resolveRedis } from '../src/infra/redis.ts';
 import { createContext } from '../src/main/context.ts';
 import { runReplay, waitForDrain } from '../src/main/pipeline.ts';
 import { startWorkers } from '../src/main/workers.ts';
@@ -84,12 +84,7 @@ async function analysisWorkerMemory(redisUrl: string) {
     baseline.kill('SIGTERM');
     await workers.close();
     const redis = createRedis(redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteDeploymentKeys(redis, prefix);
     await redis.quit();
     await ctx.close();
   }

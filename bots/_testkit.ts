@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BotDefinition } from '../src/core/bot.ts';
-import { windowFromCandles, type Candle, type CandleWindow } from '../src/core/candle.ts';
+import { sliceWindow, windowFromCandles, type Candle, type CandleWindow } from '../src/core/candle.ts';
 import type { Signal } from '../src/core/signal.ts';
 
 /**
@@ -20,17 +20,7 @@ export function readCandles(file: string): Candle[] {
 }
 
 /** A view of candles [from, to) that shares the full series' buffers, as a store-backed window could. */
-export function slice(w: CandleWindow, from: number, to: number): CandleWindow {
-  return {
-    length: to - from,
-    ts: w.ts.subarray(from, to),
-    open: w.open.subarray(from, to),
-    high: w.high.subarray(from, to),
-    low: w.low.subarray(from, to),
-    close: w.close.subarray(from, to),
-    volume: w.volume.subarray(from, to),
-  };
-}
+export const slice = sliceWindow;
 
 export interface AnalyzeExtras {
   others?: Record<string, CandleWindow>;

@@ -1,6 +1,6 @@
 import { RandomForestClassifier } from 'ml-random-forest';
 import { defineBot, z } from '../src/core/bot.ts';
-import type { CandleWindow } from '../src/core/candle.ts';
+import { sliceWindow, type CandleWindow } from '../src/core/candle.ts';
 import { hold } from '../src/core/signal.ts';
 
 /** Tag of the model JSON this version writes and reads; a model of another shape is refused. */
@@ -303,18 +303,6 @@ function probabilityUp(forest: RandomForestClassifier, row: number[]): number | 
     ups += v;
   }
   return votes.length > 0 ? ups / votes.length : null;
-}
-
-function sliceWindow(w: CandleWindow, from: number, to: number): CandleWindow {
-  return {
-    length: to - from,
-    ts: w.ts.subarray(from, to),
-    open: w.open.subarray(from, to),
-    high: w.high.subarray(from, to),
-    low: w.low.subarray(from, to),
-    close: w.close.subarray(from, to),
-    volume: w.volume.subarray(from, to),
-  };
 }
 
 function fmt(x: number): string {

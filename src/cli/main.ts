@@ -17,7 +17,7 @@ import type { Context } from '../main/context.ts';
 import { riskReport, setTradingState } from '../main/riskReport.ts';
 import { serverDepsOf } from '../main/serverDeps.ts';
 import { UnknownInstanceError, disableInstance, releaseInstance } from '../main/botControl.ts';
-import { createRedis, isReachable } from '../infra/redis.ts';
+import { createRedis, deleteDeploymentKeys, isReachable } from '../infra/redis.ts';
 import { keyspace } from '../infra/keys.ts';
 import { BotHealthStore } from '../store/statsStore.ts';
 import { discoverBots } from '../registry/discover.ts';
@@ -331,13 +331,7 @@ configCommand
 /** Deletes every key under this deployment's hash-tagged prefix; refuses outside paper mode. */
 async function wipe(ctx: Context): Promise<void> {
   if (ctx.config.exchange.mode !== 'paper') throw new Error('--fresh is only allowed in paper mode');
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.keys.root}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await ctx.redis.unlink(...keys);
-  } while (cursor !== '0');
+  const deleted = await deleteDeploymentKeys(ctx.redis, ctx.config.redis.prefix);
   await ctx.ledger.ensureAccount(ctx.config.paper.balances);
   ctx.log.info({ deleted, prefix: ctx.keys.root }, 'fresh start: removed the previous paper run');
 }

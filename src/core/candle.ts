@@ -95,6 +95,19 @@ export function windowFromCandles(candles: readonly Candle[]): CandleWindow {
   return w;
 }
 
+/** Candles [from, to) of a window, as views on the same arrays (no copy). */
+export function sliceWindow(w: CandleWindow, from: number, to: number): CandleWindow {
+  return {
+    length: to - from,
+    ts: w.ts.subarray(from, to),
+    open: w.open.subarray(from, to),
+    high: w.high.subarray(from, to),
+    low: w.low.subarray(from, to),
+    close: w.close.subarray(from, to),
+    volume: w.volume.subarray(from, to),
+  };
+}
+
 export function candleAt(w: CandleWindow, i: number): Candle {
   return { ts: w.ts[i]!, open: w.open[i]!, high: w.high[i]!, low: w.low[i]!, close: w.close[i]!, volume: w.volume[i]! };
 }

@@ -147,3 +147,15 @@ export function redactUrl(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/** Deletes every key of a deployment (all of them sit under its hash-tagged prefix); returns how many. */
+export async function deleteDeploymentKeys(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}

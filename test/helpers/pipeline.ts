@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/infra/logger.ts';
-import { createRedis, type Redis } from '../../src/infra/redis.ts';
+import { createRedis, deleteDeploymentKeys, type Redis } from '../../src/infra/redis.ts';
 import { createContext, type Context } from '../../src/main/context.ts';
 import { runReplay, summarize, waitForDrain, type RunSummary } from '../../src/main/pipeline.ts';
 import { startWorkers, type RunningWorkers } from '../../src/main/workers.ts';
@@ -80,12 +80,7 @@ export async function startPipeline(config: Config, options: { queues?: string[]
 /** Deletes every key of a test prefix. */
 export async function dropPrefix(prefix: string): Promise<void> {
   const redis: Redis = createRedis(redisUrl());
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteDeploymentKeys(redis, prefix);
   await redis.quit();
 }
 

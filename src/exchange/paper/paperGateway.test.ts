@@ -7,7 +7,7 @@ import { loadMarketRules } from '../../core/marketRulesSchema.ts';
 import type { LimitOrderIntent, MarketOrderIntent, OrderIntent } from '../../core/order.ts';
 import { Dec, feeFor } from '../../core/precision.ts';
 import { keyspace } from '../../infra/keys.ts';
-import { createRedis, type Redis } from '../../infra/redis.ts';
+import { createRedis, deleteDeploymentKeys, type Redis } from '../../infra/redis.ts';
 import { CandleStore } from '../../store/candleStore.ts';
 import { LedgerStore } from '../../store/ledgerStore.ts';
 import { advanceLimitOrder } from './fillModel.ts';
@@ -81,13 +81,7 @@ const PART3 = 150000 - PART2;
 
 afterEach(async () => {
   for (const prefix of prefixes.splice(0)) {
-    const redis = clients[0]!;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteDeploymentKeys(clients[0]!, prefix);
   }
   await Promise.all(clients.splice(0).map((c) => c.quit()));
 });
