@@ -99,6 +99,27 @@ describe('the HTTP server', () => {
     expect(report.limits.maxVar).toBe(0.03);
   });
 
+  it('lists bot instances with their status, and takes one out of service and back with checked input', async () => {
+    const list = await (await fetch(`${server.url}/api/bots`, { headers: auth })).json();
+    expect(list.instances.length).toBeGreaterThanOrEqual(200);
+    const id = list.instances[0].id as string;
+    expect(list.instances[0]).toMatchObject({ status: 'running', health: { streak: 0 } });
+    const post = (path: string, body?: unknown) =>
+      fetch(`${server.url}/api/bots/${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect((await post(`${id}/disable`, {})).status).toBe(400);
+    expect((await post(`${id}/disable`, { reason: 'x', extra: true })).status).toBe(400);
+    expect((await post('Not_An_Id/disable', { reason: 'x' })).status).toBe(400);
+    const unknown = await post('no-such-instance/disable', { reason: 'x' });
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).message).toMatch(/no configured bot instance "no-such-instance"/);
+    expect((await post(`${id}/explode`)).status).toBe(404);
+    expect((await post(`${id}/disable`, { reason: 'investigating' })).status).toBe(200);
+    const after = await (await fetch(`${server.url}/api/bots`, { headers: auth })).json();
+    expect(after.instances.find((i: { id: string }) => i.id === id)).toMatchObject({ status: 'disabled', suspension: { reason: 'investigating', by: 'api' } });
+    const released = await post(`${id}/release`);
+    expect(await released.json()).toMatchObject({ instance: id, status: 'running', wasDisabled: true, wasQuarantined: false });
+  });
+
   it('refuses to bind beyond loopback without a token', async () => {
     await expect(startServer({ ...serverDepsOf(ctx), host: '0.0.0.0', port: 0 })).rejects.toThrow(ServerConfigError);
   });
