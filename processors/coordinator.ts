@@ -125,8 +125,7 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
     }
 
     const { votes, abstentions } = await collectVotes(job, m);
-    await scoreEarlierVotes(deps, m);
-    const records = await deps.risk.trackRecords(m.symbol, m.timeframe);
+    const records = (await scoreEarlierVotes(deps, m)) ?? (await deps.risk.trackRecords(m.symbol, m.timeframe));
     const consensus = aggregate(votes, deps.policyFor(m.symbol), records);
     const weightOf = new Map(consensus.counted.map((v) => [v.instanceId, v.effectiveWeight]));
     const decision: Decision = {
@@ -306,24 +305,28 @@ async function rehandOrder(deps: CoordinatorDeps, m: CoordinatorMessage, existin
 /**
  * Scores the votes of the decision `horizonCandles` before this one by what the market did since:
  * a buy earns the return, a sell its negative. Each earlier decision is scored exactly once.
+ * Returns the market's records after scoring, or undefined when there was nothing to score.
  */
-async function scoreEarlierVotes(deps: CoordinatorDeps, m: CoordinatorMessage): Promise<void> {
+async function scoreEarlierVotes(deps: CoordinatorDeps, m: CoordinatorMessage): Promise<Map<string, TrackRecord> | undefined> {
   const h = deps.trackRecord.horizonCandles;
   const w = await deps.candles.window(m.symbol, m.timeframe, m.candleTs, h + 1);
-  if (w.length < h + 1) return;
+  if (w.length < h + 1) return undefined;
   const [thenTs, thenClose] = [w.ts[0]!, w.close[0]!];
-  if (await deps.risk.isScored(m.symbol, m.timeframe, thenTs)) return;
+  if (await deps.risk.isScored(m.symbol, m.timeframe, thenTs)) return undefined;
   const earlier = (await deps.decisions.get(m.symbol, m.timeframe, thenTs)) as Decision | undefined;
-  if (!earlier || !(thenClose > 0)) return;
+  if (!earlier || !(thenClose > 0)) return undefined;
   const change = m.close / thenClose - 1;
-  await deps.lock(`trackrecord:${marketKey(m.symbol)}:${m.timeframe}`, async () => {
+  return deps.lock(`trackrecord:${marketKey(m.symbol)}:${m.timeframe}`, async () => {
     const records = await deps.risk.trackRecords(m.symbol, m.timeframe);
     const updated = new Map<string, TrackRecord>();
     for (const v of earlier.votes ?? []) {
       if (v.role !== 'vote' || v.action === 'hold') continue;
       updated.set(v.instanceId, scoreVote(records.get(v.instanceId), v.action === 'buy' ? change : -change, thenTs, deps.trackRecord.halfLife));
     }
-    await deps.risk.saveScored(m.symbol, m.timeframe, thenTs, updated);
+    // Someone else scored it first: their records are the ones stored.
+    if (!(await deps.risk.saveScored(m.symbol, m.timeframe, thenTs, updated))) return deps.risk.trackRecords(m.symbol, m.timeframe);
+    for (const [id, r] of updated) records.set(id, r);
+    return records;
   });
 }
 
