@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { isBotFileName } from '../src/registry/discover.ts';
-import { ROOT } from './helpers/pipeline.ts';
+import { ROOT, dropPrefix, freshPrefix, redisUrl } from './helpers/pipeline.ts';
 
 function quorum(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, ['bin/quorum.js', ...args], { cwd: ROOT, env: { ...process.env, QUORUM_LOG_LEVEL: 'silent', ...env }, encoding: 'utf8' });
@@ -117,5 +117,23 @@ describe('quorum bots', () => {
     const text = quorum(['--config', file, 'bots']);
     expect(text.stdout).toMatch(/FAILED .*syntax-error\.ts: syntax-error\.ts: does not compile/);
     expect(text.stdout).toMatch(/ok {6}fixture-good@0\.1\.0/);
+  });
+});
+
+describe('quorum trading and quorum bots disable', () => {
+  const prefix = freshPrefix('cli-kill');
+  const env = { REDIS_URL: redisUrl(), QUORUM_REDIS_PREFIX: prefix };
+  afterAll(async () => {
+    await dropPrefix(prefix);
+  });
+
+  it('refuses an unknown action or a change without a reason, throws and lifts the switch, and names an unknown instance', () => {
+    expect(quorum(['trading', 'panic'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown action "panic"/) });
+    expect(quorum(['trading', 'halt'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --reason/) });
+    expect(quorum(['trading', 'halt', '--reason', 'venue outage'], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^trading HALTED: venue outage \(by cli/) });
+    expect(quorum(['trading', 'status', '--json'], env).stdout).toMatch(/"state":"HALTED"/);
+    expect(quorum(['trading', 'resume', '--reason', 'venue back'], env).stdout).toMatch(/^trading ACTIVE: venue back/);
+    expect(quorum(['bots', 'disable', 'no-such-bot', '--reason', 'x'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/no configured bot instance "no-such-bot"/) });
+    expect(quorum(['bots', 'disable', 'rsi-reversion-14-ada-btc'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --reason/) });
   });
 });
