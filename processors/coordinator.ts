@@ -395,8 +395,9 @@ async function unsettledOrders(deps: CoordinatorDeps): Promise<PendingOrder[]> {
       continue;
     }
     // Not at the venue yet: pending while its execution job can still run.
+    // (A sliced intent has no order of its own: its job runs until every child has settled.)
     const job = await deps.queues.execution.getJob(p.intent.clientOrderId);
-    if (job && !(await job.isFailed())) unsettled.push(p);
+    if (job && !(await job.isFailed()) && !(await job.isCompleted())) unsettled.push(p);
   }
   return unsettled;
 }
@@ -425,5 +426,5 @@ function limitFor(side: 'buy' | 'sell', price: number, rules: MarketRules, expir
 }
 
 function executionMessage(deps: CoordinatorDeps, m: CoordinatorMessage, order: NonNullable<Decision['order']>, reason: string): ExecutionMessage {
-  return { ...stamp('execution', 1, deps.now()), account: deps.account, intent: intentOf(m, order, reason), timeframe: m.timeframe, seenAt: m.seenAt };
+  return { ...stamp('execution', 1, deps.now()), account: deps.account, intent: intentOf(m, order, reason), timeframe: m.timeframe, seenAt: m.seenAt, refPrice: m.close };
 }

@@ -40,7 +40,7 @@ describe('execution of a limit order', () => {
     gateway = new PaperGateway('paper', ledger, rules, { slippageBps: 5 });
     const stats = { incr: async (f: string) => void (counters[f] = (counters[f] ?? 0) + 1), reject: async () => {} } as unknown as StatsStore;
     const queues = { execution: { name: 'execution-paper' }, notify: async (n: NotificationMessage) => void notified.push(n) } as unknown as Queues;
-    const processor = executionProcessor({ gateway, stats, queues, log: createLogger({ level: 'silent', format: 'json' }), now: () => 1 });
+    const processor = executionProcessor({ gateway, stats, queues, log: createLogger({ level: 'silent', format: 'json' }), now: () => 1, maxStartedAttempts: 30 });
     run = async (m) => (await processor({ id: m.intent.clientOrderId, data: m, name: m.intent.side } as Job)) as Record<string, unknown>;
     await candles.store('ADA/BTC', '5m', { ts: D, open: 0.0000533, high: 0.0000533, low: 0.00005288, close: 0.0000529, volume: 431401.978695 }, null);
   });
@@ -64,9 +64,11 @@ describe('execution of a limit order', () => {
     expect(await ledger.fills()).toHaveLength(1);
   });
 
-  it('reports a limit order the venue refuses, with its price', async () => {
-    expect(await run(message({ ...limit, clientOrderId: 'qb-ADABTC-exec-bad', price: '0.000052805' }))).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/tick/) });
+  it('fails a limit order the venue refuses at once, with the reason, and notifies it with its price', async () => {
+    const bad = message({ ...limit, clientOrderId: 'qb-ADABTC-exec-bad', price: '0.000052805' });
+    await expect(run(bad)).rejects.toThrow(expect.objectContaining({ name: 'UnrecoverableError', message: expect.stringMatching(/rejected by the venue: .*tick/) }));
     expect(notified.at(-1)).toMatchObject({ event: 'order.rejected', title: 'buy 1000 ADA/BTC at 0.000052805 rejected' });
+    expect(await ledger.getOrder('qb-ADABTC-exec-bad')).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/tick/) });
   });
 
   it('fails a job whose limit intent has no price at once', async () => {

@@ -47,7 +47,10 @@ export class Queues {
     this.notifications = new Queue(QUEUE.notifications, opts);
     this.flows = new FlowProducer({ connection, prefix: this.prefix });
     this.defaults = defaultJobOptions(config);
+    this.executionRetry = { attempts: config.execution.attempts, backoff: { type: 'exponential', delay: config.execution.backoffMs, jitter: 0.5 } };
   }
+
+  private readonly executionRetry: { attempts: number; backoff: { type: 'exponential'; delay: number; jitter: number } };
 
   private readonly defaults: ReturnType<typeof defaultJobOptions>;
 
@@ -88,7 +91,7 @@ export class Queues {
   /** The client order id is the job id: adding the same intent twice is a no-op. */
   async addExecution(message: ExecutionMessage): Promise<void> {
     const m = parsePayload(this.execution.name, ExecutionMessage, message);
-    await this.execution.add(m.intent.side, m, { jobId: m.intent.clientOrderId });
+    await this.execution.add(m.intent.side, m, { jobId: m.intent.clientOrderId, ...this.executionRetry });
   }
 
   async notify(message: NotificationMessage): Promise<void> {

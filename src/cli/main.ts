@@ -3,7 +3,9 @@ import { loadMarketRules } from '../core/marketRulesSchema.ts';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { maskSecrets } from '../config/load.ts';
-import { ConfigSchema } from '../config/schema.ts';
+import { ConfigSchema, type Config } from '../config/schema.ts';
+import { venueStartProblems } from '../main/venue.ts';
+import { StartupError } from '../main/startupError.ts';
 import { readTradesFile } from '../feed/trades.ts';
 import { candlesToCsv, TradeCandleAggregator } from '../feed/tradesToCandles.ts';
 import { startServer } from '../api/server.ts';
@@ -30,6 +32,12 @@ const program = new Command('quorum')
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
+/** Before anything connects: live trading needs live mode, keys in the environment and --confirm-live. */
+function refuseUnsafeVenue(config: Config, confirmLive: boolean | undefined): void {
+  const problems = venueStartProblems(config, { confirmLive });
+  if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
+}
+
 program
   .command('start')
   .description('the whole system on one machine: Redis, server, every worker, and a replay of the bundled data in paper mode')
@@ -37,15 +45,17 @@ program
   .option('--summary-json <file>', 'also write the summary as JSON to this file')
   .option('--fresh', 'paper mode only: delete this deployment\'s keys (under its prefix) before starting')
   .option('--no-server', 'do not start the HTTP server')
-  .action(async (opts: { exit?: boolean; summaryJson?: string; fresh?: boolean; server: boolean }) => {
+  .option('--confirm-live', 'required, with live mode and API keys, to trade real money')
+  .action(async (opts: { exit?: boolean; summaryJson?: string; fresh?: boolean; server: boolean; confirmLive?: boolean }) => {
     const loaded = loadConfigOrExit(globals());
     const log = loggerFor(loaded);
     const life = new Lifecycle(log);
     try {
+      refuseUnsafeVenue(loaded.config, opts.confirmLive);
       const { ctx, endpoint } = await connect(loaded, log, life);
       if (opts.fresh) await wipe(ctx);
       const startedAt = Date.now();
-      const workers = await startWorkers(ctx, allQueueNames(ctx.account));
+      const workers = await startWorkers(ctx, allQueueNames(ctx.account), { confirmLive: opts.confirmLive });
       life.add('workers', () => workers.close());
       if (opts.server) {
         const server = await startServer({ ...serverDepsOf(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
@@ -73,14 +83,16 @@ program
   .command('worker')
   .description('serve some queues in this process; run as many as you like, on any hosts sharing one Redis')
   .option('-q, --queues <names>', 'comma-separated queue names (ticks, analysis, coordinator, execution-<account>, notifications)', 'all')
-  .action(async (opts: { queues: string }) => {
+  .option('--confirm-live', 'required, with live mode and API keys, to trade real money')
+  .action(async (opts: { queues: string; confirmLive?: boolean }) => {
     const loaded = loadConfigOrExit(globals());
     const log = loggerFor(loaded, 'quorum-worker');
     const life = new Lifecycle(log);
     try {
+      refuseUnsafeVenue(loaded.config, opts.confirmLive);
       const { ctx } = await connect(loaded, log, life);
       const names = opts.queues === 'all' ? allQueueNames(ctx.account) : opts.queues.split(',').map((s) => s.trim()).filter(Boolean);
-      const workers = await startWorkers(ctx, names);
+      const workers = await startWorkers(ctx, names, { confirmLive: opts.confirmLive });
       life.add('workers', () => workers.close());
     } catch (error) {
       await failStartup(error, life);

@@ -20,6 +20,7 @@ const ENV_FIELDS: Record<string, { path: string; type: 'string' | 'number' }> = 
   QUORUM_MODE: { path: 'exchange.mode', type: 'string' },
   QUORUM_API_KEY: { path: 'exchange.apiKey', type: 'string' },
   QUORUM_API_SECRET: { path: 'exchange.apiSecret', type: 'string' },
+  QUORUM_EXCHANGE_BASE_URL: { path: 'exchange.baseUrl', type: 'string' },
 };
 
 export class ConfigError extends Error {

@@ -54,6 +54,54 @@ const ExchangeSchema = z
     apiKey: z.string().min(1).optional().describe('Secret. Exchange API key (env QUORUM_API_KEY)'),
     apiSecret: z.string().min(1).optional().describe('Secret. Exchange API secret (env QUORUM_API_SECRET)'),
     ordersPerSecond: z.number().positive().max(1000).default(10).describe('Global order rate of this account, shared by every worker (BullMQ limiter)'),
+    baseUrl: z
+      .string()
+      .regex(/^https?:\/\/[^/?#]+\/?$/, 'must be scheme, host and port only, e.g. "http://127.0.0.1:8080"')
+      .optional()
+      .describe("Replaces the scheme and host of every REST URL of the ccxt exchange: testnets, proxies, tests (env QUORUM_EXCHANGE_BASE_URL)"),
+    timeoutMs: positiveInt.max(120_000).default(10_000).describe('ccxt request timeout; an order create that times out is looked up by its client order id before any retry'),
+    requestBudget: z
+      .object({
+        costPerSecond: z.number().positive().max(100_000).optional().describe("ccxt request cost units per second for all processes together; unset: 1000 / the exchange's ccxt rateLimit"),
+        burst: z.number().min(1).max(100_000).default(50).describe('Cost that may be spent at once after an idle spell; at least the costliest request (binance: 40 for open orders of every market)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Request-weight budget in Redis shared by every REST call of this account in every process (ccxt per-endpoint costs)'),
+  })
+  .strict();
+
+const ExecutionSchema = z
+  .object({
+    maxStartedAttempts: positiveInt.max(1000).default(30).describe('An order job started this many times (retries and rate-limit deferrals together) fails for good'),
+    lookupAttempts: positiveInt.max(20).default(3).describe('Lookups by client order id after a create whose outcome is unknown, before the job is retried'),
+    lookupDelayMs: z.number().int().min(0).max(60_000).default(300).describe('Pause between those lookups'),
+    resendAfterMs: positiveInt.max(600_000).default(15_000).describe("An order whose create went unanswered and was not found is sent again only after this long, when the venue would refuse the first request as stale (binance's recvWindow is 10 s)"),
+    attempts: positiveInt.max(100).default(8).describe('Attempts of an order job that fails with a retryable error (throttling and breaker waits do not count)'),
+    backoffMs: positiveInt.default(1000).describe('First retry delay of an order job; doubles each attempt, with jitter'),
+    reconcileEverySeconds: positiveInt.max(86_400).default(60).describe('Reconciliation of open orders, fills and balances with the exchange (also run at start-up)'),
+    breaker: z
+      .object({
+        failureThreshold: positiveInt.max(1000).default(5).describe('Venue failures within the window that open the breaker'),
+        windowMs: positiveInt.default(60_000).describe('Window in which failures are counted'),
+        cooldownMs: positiveInt.default(30_000).describe('Time the breaker stays open before a probe'),
+        maxCooldownMs: positiveInt.default(600_000).describe('Cooldown doubles after each failed probe, up to this'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Circuit breaker shared by every worker: opens on repeated venue failures and pauses the execution queue'),
+    algo: z
+      .object({
+        kind: z.enum(['none', 'twap', 'iceberg']).default('none').describe('Execution algorithm for intents above the threshold'),
+        thresholdQuote: decimalString.default('1').describe('Notional (amount x price, in the quote currency) above which an intent is sliced'),
+        slices: positiveInt.max(1000).default(5).describe('TWAP: number of child orders'),
+        intervalMs: positiveInt.default(60_000).describe('TWAP: time between child orders'),
+        visibleShare: z.number().gt(0).max(1).default(0.2).describe('Iceberg: share of the intent shown per child order'),
+        pollMs: positiveInt.max(60_000).default(1000).describe('How often a running TWAP or iceberg looks at its children'),
+      })
+      .strict()
+      .prefault({})
+      .describe('TWAP and iceberg: child orders with their own deterministic client order ids'),
   })
   .strict();
 
@@ -221,6 +269,7 @@ export const ConfigSchema = z
     server: ServerSchema.prefault({}).describe('HTTP server: Bull Board, health'),
     exchange: ExchangeSchema.prefault({}).describe('The exchange account orders go to'),
     paper: PaperSchema.prefault({}).describe('The paper exchange'),
+    execution: ExecutionSchema.prefault({}).describe('Order execution: idempotency, retries, breaker, reconciliation, algorithms'),
     replay: ReplaySchema.prefault({}).describe('Replay of CSV candles'),
     bots: BotsSchema.prefault({}).describe('Bots and their instances'),
     coordinator: CoordinatorSchema.prefault({}).describe('Aggregation of votes'),

@@ -121,6 +121,20 @@ export const ExecutionMessage = envelope('execution', 1, {
   intent: z.looseObject({ ...intentFields, type: z.enum(['market', 'limit']) }).pipe(z.discriminatedUnion('type', [MarketIntent, LimitIntent])),
   timeframe,
   seenAt: ts,
+  /** Price the order was sized at (the decision candle's close): what a TWAP or iceberg slices by. */
+  refPrice: z.number().positive().max(Number.MAX_VALUE).optional(),
+  /** Written by the execution job itself when it slices the intent, so that a retry keeps the same plan and schedule. */
+  algo: z
+    .object({
+      startedAt: ts,
+      plan: z.object({
+        algo: z.enum(['twap', 'iceberg']),
+        children: z.array(z.object({ index: z.number().int().nonnegative(), clientOrderId: intentFields.clientOrderId, amount: decimal, offsetMs: z.number().int().nonnegative() }).strict()).min(2).max(1000),
+        note: z.string().optional(),
+      }).strict(),
+    })
+    .strict()
+    .optional(),
 });
 export type ExecutionMessage = z.infer<typeof ExecutionMessage>;
 

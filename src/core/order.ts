@@ -76,6 +76,10 @@ export interface OrderRecord {
   matchedThrough?: number | undefined;
   /** Why the venue refused or cancelled it. */
   reason?: string | undefined;
+  /** Real venues: the exchange's own order id. */
+  venueOrderId?: string | undefined;
+  /** Real venues: ids of the exchange trades already applied to the ledger (each is applied once). */
+  venueTradeIds?: string[] | undefined;
 }
 
 /** The record of an order just placed: nothing filled, the whole amount resting. */

@@ -20,8 +20,12 @@ export function keyspace(prefix: string) {
     orders: (account: string) => `${root}:orders:${account}`,
     openOrders: (account: string) => `${root}:orders:open:${account}`,
     pending: (account: string) => `${root}:orders:pending:${account}`,
+    /** Orders being sent to a real venue whose outcome is not recorded yet (the write-ahead outbox). */
+    sending: (account: string) => `${root}:orders:sending:${account}`,
     fills: (account: string) => `${root}:fills:${account}`,
     counters: `${root}:counters`,
+    audit: `${root}:audit`,
+    auditHead: `${root}:audit:head`,
     lock: (name: string) => `${root}:lock:${name}`,
     rejections: `${root}:rejections`,
     botHealth: (instanceId: string) => `${root}:bots:health:${instanceId}`,
@@ -38,6 +42,9 @@ export function keyspace(prefix: string) {
     positionWatch: (account: string) => `${root}:risk:watch:${account}`,
     trackRecords: (marketKey: string, tf: string) => `${root}:trackrecord:${marketKey}:${tf}`,
     trackScored: (marketKey: string, tf: string, ts: number) => `${root}:trackrecord:scored:${marketKey}:${tf}:${ts}`,
+    requestBudget: (account: string) => `${root}:budget:tat:${account}`,
+    requestBackOff: (account: string) => `${root}:budget:backoff:${account}`,
+    breaker: (account: string) => `${root}:breaker:${account}`,
   };
 }
 

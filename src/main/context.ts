@@ -48,9 +48,10 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
   const history = Math.max(config.bots.windowSize, config.bots.trainingWindow, config.risk.correlationLookback + 1, config.risk.atrPeriod + 1, config.coordinator.trackRecord.horizonCandles + 1);
   const candles = new CandleStore(redis, keys, history + SERIES_HEADROOM);
   const ledger = new LedgerStore(redis, keys, account, candles);
-  await ledger.ensureAccount(config.paper.balances);
-  const marketsFile = resolve(cwd, config.paper.marketsFile);
-  const markets = loadMarketRules(JSON.parse(readFileSync(marketsFile, 'utf8')));
+  const paper = config.exchange.mode === 'paper';
+  // A real venue's ledger opens from its balances and its rules come from ccxt (src/main/venue.ts).
+  if (paper) await ledger.ensureAccount(config.paper.balances);
+  const markets: Record<string, MarketRules> = paper ? loadMarketRules(JSON.parse(readFileSync(resolve(cwd, config.paper.marketsFile), 'utf8'))) : {};
   const queues = new Queues(redis, config, account);
   return {
     config,

@@ -1,8 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Worker, type Job, type Processor } from 'bullmq';
-import { PaperGateway } from '../exchange/paper/paperGateway.ts';
-import type { ExchangeGateway } from '../exchange/gateway.ts';
 import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
 import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
@@ -17,16 +15,11 @@ import { coordinatorProcessor } from '../../processors/coordinator.ts';
 import { executionProcessor } from '../../processors/execution.ts';
 import { notificationsProcessor } from '../../processors/notifications.ts';
 import type { Context } from './context.ts';
+import { StartupError } from './startupError.ts';
+import { createVenue, type VenueStartOptions } from './venue.ts';
+import { RECONCILE_JOB, type ExecutionDeps } from '../../processors/execution.ts';
 
-export class StartupError extends Error {
-  override readonly name = 'StartupError';
-  constructor(
-    message: string,
-    readonly problems: string[] = [],
-  ) {
-    super(message);
-  }
-}
+export { StartupError } from './startupError.ts';
 
 export interface BotSetup {
   report: DiscoveryReport;
@@ -41,18 +34,12 @@ export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'replayFile
   const { instances, problems } = resolveInstances(ctx.config.bots.instances, report, markets, {
     windowSize: ctx.config.bots.windowSize,
     trainingWindow: ctx.config.bots.trainingWindow,
-    venueMarkets: new Set(Object.keys(ctx.markets)),
+    // Real venues' markets are known once a venue is created (ccxt loads them); until then unchecked.
+    venueMarkets: Object.keys(ctx.markets).length > 0 ? new Set(Object.keys(ctx.markets)) : undefined,
   });
   return { report, instances, problems };
 }
 
-/** The venue orders go to. Paper is the only one wired so far; ccxt venues come with the execution issue. */
-export function createGateway(ctx: Context): ExchangeGateway {
-  if (ctx.config.exchange.mode !== 'paper') {
-    throw new StartupError(`exchange mode "${ctx.config.exchange.mode}" is not available yet: only paper trading is implemented (set QUORUM_MODE=paper)`);
-  }
-  return new PaperGateway(ctx.account, ctx.ledger, ctx.markets, { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate, limitFillShare: ctx.config.paper.limitFillShare });
-}
 
 export interface RunningWorkers {
   queues: string[];
@@ -65,11 +52,17 @@ export interface RunningWorkers {
  * Starts a worker for each named queue in this process. Any number of such processes, on any
  * number of hosts, share the work through Redis.
  */
-export async function startWorkers(ctx: Context, names: string[]): Promise<RunningWorkers> {
+export async function startWorkers(ctx: Context, names: string[], options: VenueStartOptions = {}): Promise<RunningWorkers> {
   const wanted = [...new Set(names.map(normaliseQueueName))];
   const known = allQueueNames(ctx.account);
   const unknown = wanted.filter((n) => !known.includes(n));
   if (unknown.length > 0) throw new StartupError(`unknown queue ${unknown.join(', ')}; this account serves: ${known.join(', ')}`);
+
+  // The venue: paper, or ccxt with its market rules, shared budget, breaker and reconciliation.
+  const needsVenue = wanted.some((n) => n === QUEUE.ticks || n === QUEUE.coordinator || n === executionQueueName(ctx.account));
+  const venue = needsVenue ? await createVenue(ctx, options) : undefined;
+  // ccxt's rules replace the (empty) ones of a real-venue context, for everything in this process.
+  if (venue && venue.markets !== ctx.markets) Object.assign(ctx.markets, venue.markets);
 
   const needsBots = wanted.includes(QUEUE.ticks) || wanted.includes(QUEUE.analysis);
   const bots = needsBots ? await loadBots(ctx) : undefined;
@@ -79,7 +72,7 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
   }
 
   const now = () => Date.now();
-  const gateway = createGateway(ctx);
+  const gateway = venue?.gateway;
   await ctx.queues.applyExecutionRateLimit(ctx.config.exchange.ordersPerSecond);
   const runner = wanted.includes(QUEUE.analysis)
     ? new BotRunner({
@@ -107,7 +100,7 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
         decisions: ctx.decisions,
         stats: ctx.stats,
         queues: ctx.queues,
-        gateway,
+        gateway: gateway!,
         instancesFor: async (symbol) => {
           const out = await inService.get();
           return instancesForMarket(enabled, symbol).filter((i) => !out.has(i.id));
@@ -143,7 +136,18 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
     },
     [executionQueueName(ctx.account)]: {
       concurrency: ctx.config.workers.execution,
-      processor: executionProcessor({ gateway, stats: ctx.stats, queues: ctx.queues, log: ctx.log, now }),
+      processor: executionProcessor({
+        gateway: gateway!,
+        stats: ctx.stats,
+        queues: ctx.queues,
+        log: ctx.log,
+        now,
+        maxStartedAttempts: ctx.config.execution.maxStartedAttempts,
+        backOffUntil: venue?.backOffUntil,
+        reconcile: venue?.reconcile,
+        audit: async (type, data) => void (await venue!.audit.append(type, data)),
+        algo: algoOf(ctx),
+      }),
     },
     [QUEUE.notifications]: {
       concurrency: ctx.config.workers.notifications,
@@ -192,7 +196,8 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
     worker.on('error', (error) => ctx.log.error({ queue: name, err: error.message }, 'worker error'));
     return worker;
   });
-  ctx.log.info({ queues: wanted, instances: enabled.length }, 'workers started');
+  if (venue?.reconcile && wanted.includes(executionQueueName(ctx.account))) await scheduleReconciliation(ctx);
+  ctx.log.info({ queues: wanted, instances: enabled.length, venue: venue ? `${ctx.config.exchange.mode}:${ctx.account}` : 'none' }, 'workers started');
 
   return {
     queues: wanted,
@@ -203,8 +208,28 @@ export async function startWorkers(ctx: Context, names: string[]): Promise<Runni
       await Promise.all(workers.map((w) => w.close()));
       await counts.flush();
       await runner?.close();
+      await venue?.close();
     },
   };
+}
+
+/** TWAP or iceberg settings, when an algorithm is configured. */
+function algoOf(ctx: Context): ExecutionDeps['algo'] {
+  const { kind, pollMs, ...rest } = ctx.config.execution.algo;
+  if (kind === 'none') return undefined;
+  return { settings: { kind, ...rest }, rulesOf: (symbol) => ctx.markets[symbol], realTime: ctx.config.exchange.mode !== 'paper', pollMs };
+}
+
+/**
+ * Reconciliation with the venue: once now (a restart may follow a crash between sending an order
+ * and recording it) and then on a schedule shared by every worker (one BullMQ job scheduler).
+ */
+async function scheduleReconciliation(ctx: Context): Promise<void> {
+  const queue = ctx.queues.execution;
+  const every = ctx.config.execution.reconcileEverySeconds * 1000;
+  const retention = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+  await queue.upsertJobScheduler(RECONCILE_JOB, { every }, { name: RECONCILE_JOB, data: { account: ctx.account }, opts: retention });
+  await queue.add(RECONCILE_JOB, { account: ctx.account }, { ...retention, jobId: `${RECONCILE_JOB}-start-${Date.now()}-${process.pid}`, priority: 1 });
 }
 
 /** A value recomputed at most every `ms` milliseconds (concurrent callers share one computation). */

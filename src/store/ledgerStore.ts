@@ -17,6 +17,13 @@ export interface PendingOrder {
   refPrice: number;
 }
 
+/** Structurally the ccxt gateway's SendingOrder (store does not import exchange). */
+export interface SendingOrder {
+  intent: OrderIntent;
+  timeframe: string;
+  since: number;
+}
+
 /** Inserts an order under its client order id unless one exists; indexes it as open. */
 const INSERT_ORDER = new Script(`
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
@@ -160,6 +167,29 @@ export class LedgerStore {
   /** Where markPending writes, for a caller that writes it atomically with something else. */
   pendingEntry(pending: PendingOrder): { key: string; field: string; value: string } {
     return { key: this.keys.pending(this.account), field: pending.intent.symbol, value: JSON.stringify(pending) };
+  }
+
+  /**
+   * The write-ahead outbox of a real venue: an order is marked here before its create request is
+   * sent, and cleared once the venue's answer is recorded. An entry left behind (a crash, a lost
+   * response) means "this order may exist at the venue": look it up before sending it again.
+   */
+  async markSending(entry: SendingOrder): Promise<void> {
+    await this.redis.hset(this.keys.sending(this.account), entry.intent.clientOrderId, JSON.stringify(entry));
+  }
+
+  async sendingOrder(clientOrderId: string): Promise<SendingOrder | undefined> {
+    const raw = await this.redis.hget(this.keys.sending(this.account), clientOrderId);
+    return raw === null ? undefined : (JSON.parse(raw) as SendingOrder);
+  }
+
+  async sendingOrders(): Promise<SendingOrder[]> {
+    const raws = await this.redis.hvals(this.keys.sending(this.account));
+    return raws.map((r) => JSON.parse(r) as SendingOrder);
+  }
+
+  async clearSending(clientOrderId: string): Promise<void> {
+    await this.redis.hdel(this.keys.sending(this.account), clientOrderId);
   }
 
   async pendingOrders(): Promise<PendingOrder[]> {
