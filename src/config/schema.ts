@@ -248,6 +248,8 @@ const QueuesSchema = z
     keepFailed: retention.default({ age: 7 * 86400, count: 10000 }).describe('Trimming of failed jobs (kept longer, to be retried)'),
     attempts: positiveInt.max(50).default(5).describe('Attempts of a job that fails with a retryable error'),
     backoffMs: positiveInt.default(500).describe('First retry delay; doubles each attempt, with jitter'),
+    lockDurationMs: positiveInt.min(1000).max(600_000).default(30_000).describe('A job whose worker stops renewing its lock (a crash) is taken back after this long'),
+    stalledIntervalMs: positiveInt.min(1000).max(600_000).default(30_000).describe('How often workers look for such stalled jobs'),
   })
   .strict();
 

@@ -186,6 +186,8 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       // Trimming is set on each job; these apply to jobs added by other producers too.
       removeOnComplete: ctx.config.queues.keepCompleted,
       removeOnFail: ctx.config.queues.keepFailed,
+      lockDuration: ctx.config.queues.lockDurationMs,
+      stalledInterval: ctx.config.queues.stalledIntervalMs,
     });
     worker.on('completed', () => counts.add(`jobs.${name}.completed`));
     worker.on('failed', (job: Job | undefined, error: Error) => {
