@@ -174,6 +174,11 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     };
   }
 
+  // Before taking any job: bring the ledger in line with the venue (a crash may have left an
+  // order sent but not recorded). If the venue cannot be reached now, the job does it later.
+  const serveExecution = wanted.includes(executionQueueName(ctx.account));
+  if (venue?.reconcile && serveExecution) await reconcileAtStart(ctx, venue.reconcile);
+
   const counts = new JobCounter(ctx);
   const workers = wanted.map((name) => {
     const { processor, concurrency } = processors[name]!;
@@ -198,7 +203,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     worker.on('error', (error) => ctx.log.error({ queue: name, err: error.message }, 'worker error'));
     return worker;
   });
-  if (venue?.reconcile && wanted.includes(executionQueueName(ctx.account))) await scheduleReconciliation(ctx);
+  if (venue?.reconcile && serveExecution) await scheduleReconciliation(ctx);
   ctx.log.info({ queues: wanted, instances: enabled.length, venue: venue ? `${ctx.config.exchange.mode}:${ctx.account}` : 'none' }, 'workers started');
 
   return {
@@ -222,16 +227,22 @@ function algoOf(ctx: Context): ExecutionDeps['algo'] {
   return { settings: { kind, ...rest }, rulesOf: (symbol) => ctx.markets[symbol], realTime: ctx.config.exchange.mode !== 'paper', pollMs };
 }
 
-/**
- * Reconciliation with the venue: once now (a restart may follow a crash between sending an order
- * and recording it) and then on a schedule shared by every worker (one BullMQ job scheduler).
- */
+const RECONCILE_RETENTION = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+
+async function reconcileAtStart(ctx: Context, reconcile: (now: number) => Promise<unknown>): Promise<void> {
+  try {
+    const report = await reconcile(Date.now());
+    ctx.log.info({ report }, 'reconciled with the venue at start-up');
+  } catch (error) {
+    ctx.log.warn({ err: (error as Error).message }, 'start-up reconciliation failed; a reconcile job will retry it');
+    await ctx.queues.execution.add(RECONCILE_JOB, { account: ctx.account }, { ...RECONCILE_RETENTION, jobId: `${RECONCILE_JOB}-start-${Date.now()}-${process.pid}`, priority: 1 });
+  }
+}
+
+/** Reconciliation on a schedule shared by every worker (one BullMQ job scheduler, whoever is free runs it). */
 async function scheduleReconciliation(ctx: Context): Promise<void> {
-  const queue = ctx.queues.execution;
   const every = ctx.config.execution.reconcileEverySeconds * 1000;
-  const retention = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
-  await queue.upsertJobScheduler(RECONCILE_JOB, { every }, { name: RECONCILE_JOB, data: { account: ctx.account }, opts: retention });
-  await queue.add(RECONCILE_JOB, { account: ctx.account }, { ...retention, jobId: `${RECONCILE_JOB}-start-${Date.now()}-${process.pid}`, priority: 1 });
+  await ctx.queues.execution.upsertJobScheduler(RECONCILE_JOB, { every }, { name: RECONCILE_JOB, data: { account: ctx.account }, opts: RECONCILE_RETENTION });
 }
 
 /** A value recomputed at most every `ms` milliseconds (concurrent callers share one computation). */
