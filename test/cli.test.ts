@@ -137,3 +137,23 @@ describe('quorum trading and quorum bots disable', () => {
     expect(quorum(['bots', 'disable', 'rsi-reversion-14-ada-btc'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --reason/) });
   });
 });
+
+describe('live trading', () => {
+  // Redis is pointed at a closed port: the refusal must come before anything connects.
+  const offline = { REDIS_URL: 'redis://127.0.0.1:1', QUORUM__REDIS__START_PRIVATE: 'false' };
+
+  it('refuses to start without API keys, and says which variables to set', () => {
+    const out = quorum(['start', '--exit', '--confirm-live'], { ...offline, QUORUM_MODE: 'live', QUORUM_EXCHANGE: 'binance' });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/refusing to start live trading on binance/);
+    expect(out.stderr).toMatch(/QUORUM_API_KEY and QUORUM_API_SECRET/);
+  });
+
+  it('refuses to start with keys but without --confirm-live, and keeps the keys out of its output', () => {
+    const secret = 'sk-live-distinctive-9f3a7c21e0';
+    const out = quorum(['worker', '--queues', 'execution-binance'], { ...offline, QUORUM_MODE: 'live', QUORUM_EXCHANGE: 'binance', QUORUM_API_KEY: 'ak-live-distinctive-1b2c3d', QUORUM_API_SECRET: secret });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/live mode trades real money: start it with --confirm-live as well/);
+    expect(out.stderr + out.stdout).not.toMatch(/distinctive/);
+  });
+});

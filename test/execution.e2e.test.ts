@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECONCILE_JOB } from '../processors/execution.ts';
 import { AuditLog } from '../src/store/auditLog.ts';
 import type { Fault, MockBinance } from './mockExchange/mockBinance.ts';
-import { freshPrefix } from './helpers/pipeline.ts';
+import { freshPrefix, waitFor } from './helpers/pipeline.ts';
 import { startVenue, type TestVenue } from './helpers/venue.ts';
 
 // The execution stage on the real ccxt binance class, over HTTP, against the mock exchange.
@@ -156,5 +156,77 @@ describe('execution on a ccxt exchange (mock Binance over HTTP)', () => {
     // The orphan adopted above still rests (nothing filled), so balances agree currency by currency.
     expect(report.drift).toEqual([]);
     expect(venue.mock.errors).toEqual([]);
+  }, 30_000);
+});
+
+describe('execution algorithms on a ccxt exchange', () => {
+  const prefix = freshPrefix('algo');
+  let twap: TestVenue;
+
+  beforeAll(async () => {
+    twap = await startVenue(prefix, { config: { 'execution.algo': { kind: 'twap', thresholdQuote: '0.01', slices: 3, intervalMs: 400 } } });
+  }, 30_000);
+  afterAll(async () => twap?.close());
+
+  it('sends a TWAP as child orders on its schedule, each with its own client order id, adding up to the intent', async () => {
+    const id = 'qb-ETHBTC-twap-parent';
+    await twap.send({ clientOrderId: id, amount: '0.9' });
+    const job = await twap.settled(id);
+    expect(await job.getState(), job.failedReason).toBe('completed');
+    const children = (job.returnvalue as { children: { clientOrderId: string; amount: string; status: string }[] }).children;
+    expect(children.map((c) => c.amount)).toEqual(['0.3', '0.3', '0.3']);
+    expect(children.every((c) => c.status === 'filled')).toBe(true);
+    expect(twap.mock.ordersByClientId(id)).toBe(0);
+    const placed = children.map((c) => twap.mock.orders().find((o) => o.clientOrderId === c.clientOrderId)!);
+    expect(placed.every((o) => o !== undefined)).toBe(true);
+    const times = children.map((c) => twap.mock.requests.find((r) => r.method === 'POST' && r.params.newClientOrderId === c.clientOrderId)!.ts);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(350);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(350);
+    for (const c of children) await fillsAgree(twap, c.clientOrderId);
+    // A run of the same intent again finds every child and places nothing.
+    await job.remove();
+    const before = twap.mock.orders().length;
+    await twap.send({ clientOrderId: id, amount: '0.9' });
+    expect(await (await twap.settled(id)).getState()).toBe('completed');
+    expect(twap.mock.orders().length).toBe(before);
+  }, 30_000);
+
+  it('leaves an intent under the threshold whole', async () => {
+    const id = 'qb-ETHBTC-twap-small';
+    await twap.send({ clientOrderId: id, amount: '0.1' });
+    expect(await (await twap.settled(id)).getState()).toBe('completed');
+    expect(twap.mock.ordersByClientId(id)).toBe(1);
+  }, 30_000);
+});
+
+describe('an iceberg on a ccxt exchange', () => {
+  const prefix = freshPrefix('iceberg');
+  let venue: TestVenue;
+
+  beforeAll(async () => {
+    venue = await startVenue(prefix, { config: { 'execution.algo': { kind: 'iceberg', thresholdQuote: '0.01', visibleShare: 0.25, pollMs: 100 } } });
+  }, 30_000);
+  afterAll(async () => venue?.close());
+
+  it('shows one child at a time, and sends the next only when the one before has filled', async () => {
+    const { mock } = venue;
+    const id = 'qb-ETHBTC-iceberg';
+    await venue.send({ clientOrderId: id, type: 'limit', price: '0.049', amount: '0.8' } as never);
+    await waitFor(async () => mock.orders().some((o) => o.clientOrderId?.startsWith('qb-ETHBTC-c0-')));
+    await new Promise((r) => setTimeout(r, 600));
+    // Below the market it rests, and nothing more is shown.
+    const children = () => mock.orders().filter((o) => /^qb-ETHBTC-c\d-/.test(o.clientOrderId ?? ''));
+    expect(children()).toHaveLength(1);
+    expect(children()[0]).toMatchObject({ status: 'NEW' });
+    mock.setPrice('ETH/BTC', 0.048);
+    const job = await venue.settled(id);
+    expect(await job.getState(), job.failedReason).toBe('completed');
+    const placed = children();
+    expect(placed.map((o) => String(o.origQty))).toEqual(['0.2', '0.2', '0.2', '0.2']);
+    // Each child was sent after the one before it had filled.
+    const sentAt = placed.map((o) => mock.requests.find((r) => r.method === 'POST' && r.params.newClientOrderId === o.clientOrderId)!.ts);
+    const filledAt = placed.map((o) => Math.max(...mock.trades().filter((t) => String(t.orderId) === String(o.orderId)).map((t) => t.time)));
+    for (let i = 1; i < placed.length; i++) expect(sentAt[i]!).toBeGreaterThanOrEqual(filledAt[i - 1]!);
+    for (const o of placed) await fillsAgree(venue, o.clientOrderId!);
   }, 30_000);
 });

@@ -37,7 +37,7 @@ export function venueStartProblems(config: Config, options: VenueStartOptions): 
   }
   if (mode === 'testnet' && !baseUrl && problems.length === 0) {
     const Class = (ccxt as unknown as Record<string, new () => { urls: Record<string, unknown> }>)[id];
-    if (Class && !('test' in new Class().urls)) problems.push(`${id} has no sandbox in ccxt: set exchange.baseUrl (QUORUM_EXCHANGE_BASE_URL) to its testnet, or use paper mode`);
+    if (Class && !new Class().urls.test) problems.push(`${id} has no sandbox in ccxt: set exchange.baseUrl (QUORUM_EXCHANGE_BASE_URL) to its testnet, or use paper mode`);
   }
   if (mode === 'live' && !options.confirmLive) {
     problems.push('live mode trades real money: start it with --confirm-live as well');

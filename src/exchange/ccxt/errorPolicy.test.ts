@@ -1,0 +1,55 @@
+import ccxt from 'ccxt';
+import { describe, expect, it } from 'vitest';
+import { ERROR_POLICIES, VenueError, policyOf, venueReason } from './errorPolicy.ts';
+
+describe('error policy of ccxt errors', () => {
+  it.each([
+    ['RateLimitExceeded', 'throttled', false],
+    ['DDoSProtection', 'throttled', false],
+    ['RequestTimeout', 'transient', true],
+    ['ExchangeNotAvailable', 'transient', true],
+    ['OnMaintenance', 'transient', true],
+    ['NetworkError', 'transient', true],
+    ['InvalidNonce', 'transient', false],
+    ['InsufficientFunds', 'permanent', false],
+    ['InvalidOrder', 'permanent', false],
+    ['AuthenticationError', 'permanent', false],
+    ['BadSymbol', 'permanent', false],
+    ['OrderNotFound', 'permanent', false],
+    ['ExchangeError', 'permanent', false],
+  ] as const)('treats %s as %s (outcome unknown: %s)', (name, action, outcomeUnknown) => {
+    const Class = (ccxt as unknown as Record<string, new (m: string) => Error>)[name]!;
+    const { name: matched, policy } = policyOf(new Class('binance {"code":-1,"msg":"x"}'));
+    expect(matched).toBe(name);
+    expect(policy).toMatchObject({ action, outcomeUnknown });
+  });
+
+  it('lists every class before its ancestors, so the most specific policy wins', () => {
+    ERROR_POLICIES.forEach(([, cls], i) => {
+      for (const [, later] of ERROR_POLICIES.slice(i + 1)) expect(later.prototype instanceof cls).toBe(false);
+    });
+  });
+
+  it("reads Binance's own codes where ccxt's class says less", () => {
+    const busy = new ccxt.ExchangeError('binance {"code":-1008,"msg":"Server is currently overloaded with other requests."}');
+    expect(policyOf(busy, 'binance').policy).toMatchObject({ action: 'transient', outcomeUnknown: true, breaker: true });
+    const duplicate = new ccxt.InvalidOrder('binance {"code":-2010,"msg":"Duplicate order sent."}');
+    expect(policyOf(duplicate, 'binance').policy.action).toBe('exists');
+    const revoked = new ccxt.DDoSProtection('binance {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}');
+    expect(policyOf(revoked, 'binance')).toMatchObject({ name: 'AuthenticationError', policy: { action: 'permanent', breaker: true } });
+  });
+
+  it('retries what it does not know, and looks before sending again', () => {
+    expect(policyOf(new TypeError('boom')).policy).toMatchObject({ action: 'transient', outcomeUnknown: true, breaker: false });
+  });
+
+  it("keeps the venue's reason and drops URLs with their signed queries", () => {
+    expect(venueReason('binance', new Error('binance {"code":-2010,"msg":"Account has insufficient balance for requested action."}'))).toBe('-2010 Account has insufficient balance for requested action.');
+    const timeout = new ccxt.RequestTimeout('binance POST https://api.binance.com/api/v3/order?symbol=ETHBTC&signature=abc123 request timed out (10000 ms)');
+    const error = VenueError.from('binance', 'createOrder', timeout);
+    expect(error.message).toBe('binance createOrder failed (RequestTimeout): POST https://api.binance.com/api/v3/order request timed out (10000 ms)');
+    expect(error.message).not.toMatch(/signature/);
+    expect(error.retryable).toBe(true);
+    expect(VenueError.from('binance', 'createOrder', new ccxt.InsufficientFunds('binance x')).retryable).toBe(false);
+  });
+});
