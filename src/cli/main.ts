@@ -9,7 +9,7 @@ import { StartupError } from '../main/startupError.ts';
 import { readTradesFile } from '../feed/trades.ts';
 import { candlesToCsv, TradeCandleAggregator } from '../feed/tradesToCandles.ts';
 import { startServer } from '../api/server.ts';
-import { allQueueNames } from '../../queues/names.ts';
+import { allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { runReplay, summarize, formatSummary, waitForDrain } from '../main/pipeline.ts';
 import { loadBots, startWorkers } from '../main/workers.ts';
 import { resolveReplayFiles } from '../feed/replayFiles.ts';
@@ -33,8 +33,9 @@ const program = new Command('quorum')
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
 /** Before anything connects: live trading needs live mode, keys in the environment and --confirm-live. */
-function refuseUnsafeVenue(config: Config, confirmLive: boolean | undefined): void {
-  const problems = venueStartProblems(config, { confirmLive });
+function refuseUnsafeVenue(config: Config, confirmLive: boolean | undefined, queues: string[] = allQueueNames(config.exchange.id)): void {
+  const trading = queues.map(normaliseQueueName).includes(executionQueueName(config.exchange.id));
+  const problems = venueStartProblems(config, { confirmLive, trading });
   if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
 }
 
@@ -89,9 +90,9 @@ program
     const log = loggerFor(loaded, 'quorum-worker');
     const life = new Lifecycle(log);
     try {
-      refuseUnsafeVenue(loaded.config, opts.confirmLive);
+      const names = opts.queues === 'all' ? allQueueNames(loaded.config.exchange.id) : opts.queues.split(',').map((s) => s.trim()).filter(Boolean);
+      refuseUnsafeVenue(loaded.config, opts.confirmLive, names);
       const { ctx } = await connect(loaded, log, life);
-      const names = opts.queues === 'all' ? allQueueNames(ctx.account) : opts.queues.split(',').map((s) => s.trim()).filter(Boolean);
       const workers = await startWorkers(ctx, names, { confirmLive: opts.confirmLive });
       life.add('workers', () => workers.close());
     } catch (error) {

@@ -23,6 +23,12 @@ describe('venueStartProblems', () => {
     expect(venueStartProblems(configWith({ QUORUM_MODE: 'live', QUORUM_EXCHANGE: 'binance', ...keys }), { confirmLive: true })).toEqual([]);
   });
 
+  it('lets a process that only decides (no execution queue) run without keys, never without the confirmation', () => {
+    const live = configWith({ QUORUM_MODE: 'live', QUORUM_EXCHANGE: 'binance' });
+    expect(venueStartProblems(live, { confirmLive: true, trading: false })).toEqual([]);
+    expect(venueStartProblems(live, { trading: false })).toEqual([expect.stringMatching(/--confirm-live/)]);
+  });
+
   it('refuses a real mode on the paper account or an id ccxt does not know', () => {
     expect(venueStartProblems(configWith({ QUORUM_MODE: 'testnet', ...keys }), {})[0]).toMatch(/"paper" is not a ccxt exchange id/);
     expect(venueStartProblems(configWith({ QUORUM_MODE: 'testnet', QUORUM_EXCHANGE: 'nosuchexchange', ...keys }), {})[0]).toMatch(/not a ccxt exchange id/);

@@ -19,6 +19,11 @@ import { StartupError } from './startupError.ts';
 export interface VenueStartOptions {
   /** The --confirm-live flag: live trading is never started without it. */
   confirmLive?: boolean | undefined;
+  /**
+   * This process sends orders (it serves the execution queue): it needs the API keys. Processes
+   * that only decide (ticks, coordinator) read the venue's public market rules without them.
+   */
+  trading?: boolean | undefined;
 }
 
 /**
@@ -32,7 +37,7 @@ export function venueStartProblems(config: Config, options: VenueStartOptions): 
   if (id === 'paper' || !ccxt.exchanges.includes(id)) {
     problems.push(`exchange.id "${id}" is not a ccxt exchange id: set QUORUM_EXCHANGE (e.g. binance) for ${mode} mode, or QUORUM_MODE=paper`);
   }
-  if (!apiKey || !apiSecret) {
+  if (options.trading !== false && (!apiKey || !apiSecret)) {
     problems.push(`${mode} trading needs API keys: set ${[!apiKey && 'QUORUM_API_KEY', !apiSecret && 'QUORUM_API_SECRET'].filter(Boolean).join(' and ')} in the environment (never in a file)`);
   }
   if (mode === 'testnet' && !baseUrl && problems.length === 0) {
@@ -77,12 +82,14 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
   }
   const problems = venueStartProblems(config, options);
   if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
+  const trading = options.trading !== false;
 
   const breaker = new BreakerStore(ctx.redis, ctx.keys, ctx.account, config.execution.breaker);
   let budget: RequestBudget | undefined;
   const breakerEvents = new BreakerEvents(ctx, ctx.queues.execution, audit);
   const client = new VenueClient(
-    { id: config.exchange.id, mode: config.exchange.mode, apiKey: config.exchange.apiKey, apiSecret: config.exchange.apiSecret, baseUrl: config.exchange.baseUrl, timeoutMs: config.exchange.timeoutMs },
+    // Keys only where orders are sent: a deciding process cannot trade even by mistake.
+    { id: config.exchange.id, mode: config.exchange.mode, apiKey: trading ? config.exchange.apiKey : undefined, apiSecret: trading ? config.exchange.apiSecret : undefined, baseUrl: config.exchange.baseUrl, timeoutMs: config.exchange.timeoutMs },
     {
       take: (cost) => budget!.take(cost),
       onThrottled: (ms, status) => {
@@ -109,6 +116,7 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
     breakerOpen: async () => (await breaker.state()).status !== 'closed',
     adoptTimeframe: config.replay.timeframes[0] ?? '5m',
   });
+  if (!trading) return { gateway, markets, audit, close: () => audit.close() };
   await ctx.ledger.ensureAccount(await gateway.venueBalances());
 
   const prober = new BreakerProber(ctx, breaker, breakerEvents, () => client.balances());

@@ -60,7 +60,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
 
   // The venue: paper, or ccxt with its market rules, shared budget, breaker and reconciliation.
   const needsVenue = wanted.some((n) => n === QUEUE.ticks || n === QUEUE.coordinator || n === executionQueueName(ctx.account));
-  const venue = needsVenue ? await createVenue(ctx, options) : undefined;
+  const venue = needsVenue ? await createVenue(ctx, { ...options, trading: wanted.includes(executionQueueName(ctx.account)) }) : undefined;
   // ccxt's rules replace the (empty) ones of a real-venue context, for everything in this process.
   if (venue && venue.markets !== ctx.markets) Object.assign(ctx.markets, venue.markets);
 
