@@ -61,7 +61,7 @@ export async function advanceAlgo(gateway: ExchangeGateway, parent: OrderIntent,
 }
 
 function rest(plan: SlicePlan, from: number): AlgoProgress['children'] {
-  return plan.children.slice(from + 1).map((c) => ({ clientOrderId: c.clientOrderId, amount: c.amount, status: 'waiting' as const, filledAmount: '0' }));
+  return plan.children.slice(from).map((c) => ({ clientOrderId: c.clientOrderId, amount: c.amount, status: 'waiting' as const, filledAmount: '0' }));
 }
 
 /**
