@@ -157,3 +157,30 @@ describe('live trading', () => {
     expect(out.stderr + out.stdout).not.toMatch(/distinctive/);
   });
 });
+
+describe('audit verify', () => {
+  const prefix = freshPrefix('cli-audit');
+  afterAll(() => dropPrefix(prefix));
+
+  it('says the chain is intact, and names the entry that was tampered with', async () => {
+    const { createRedis } = await import('../src/infra/redis.ts');
+    const { keyspace } = await import('../src/infra/keys.ts');
+    const { AuditLog } = await import('../src/store/auditLog.ts');
+    const redis = createRedis(redisUrl());
+    const keys = keyspace(prefix);
+    const log = new AuditLog(redis, keys);
+    for (let i = 0; i < 3; i++) await log.append('order.placed', { clientOrderId: `qb-X-${i}` });
+    await log.close();
+    const env = { REDIS_URL: redisUrl(), QUORUM_REDIS_PREFIX: prefix };
+    expect(quorum(['audit', 'verify'], env)).toMatchObject({ code: 0, stdout: 'audit log intact: 3 entries\n' });
+
+    // Rewrite the stream with entry 2's content changed (a stream cannot be edited in place).
+    const entries = (await redis.xrange(keys.audit, '-', '+')).map(([, fields]) => JSON.parse(fields[1]!));
+    await redis.del(keys.audit);
+    for (const e of entries) await redis.xadd(keys.audit, '*', 'e', JSON.stringify(e.seq === 2 ? { ...e, data: { clientOrderId: 'qb-X-forged' } } : e));
+    const out = quorum(['audit', 'verify', '--json'], env);
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ ok: false, seq: 2, problem: expect.stringMatching(/does not match its hash/) });
+    await redis.quit();
+  });
+});

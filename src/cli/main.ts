@@ -23,6 +23,7 @@ import { createRedis, deleteDeploymentKeys, isReachable } from '../infra/redis.t
 import { keyspace } from '../infra/keys.ts';
 import { BotHealthStore } from '../store/statsStore.ts';
 import { discoverBots } from '../registry/discover.ts';
+import { AuditLog } from '../store/auditLog.ts';
 import { compileThreadEntry } from '../registry/runner.ts';
 
 const program = new Command('quorum')
@@ -307,6 +308,26 @@ program
       process.stdout.write(`${JSON.stringify(await riskReport(ctx), null, 2)}\n`);
       await life.shutdown();
       process.exit(EXIT.ok);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+const auditCommand = program.command('audit').description('the hash-chained audit log of orders, fills, breaker changes and reconciliations');
+auditCommand
+  .command('verify')
+  .description('recompute the hash chain; exits 1 at the first entry that was changed, removed or reordered')
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { json?: boolean }) => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded);
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      const result = AuditLog.verify(await new AuditLog(ctx.redis, ctx.keys).entries());
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : result.ok ? `audit log intact: ${result.count} entries\n` : `audit log broken at entry ${result.seq}: ${result.problem}\n`);
+      await life.shutdown();
+      process.exit(result.ok ? EXIT.ok : EXIT.failure);
     } catch (error) {
       await failStartup(error, life);
     }
