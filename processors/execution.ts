@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ExecutionMessage } from '../src/contracts/messages.ts';
 import type { ExchangeGateway } from '../src/exchange/gateway.ts';
 import type { Logger } from '../src/infra/logger.ts';
@@ -51,13 +51,12 @@ const BREAKER_DEFER_MS = 5000;
  * → exponential backoff with jitter; permanent → the job fails at once with the venue's reason.
  */
 export function executionProcessor(deps: ExecutionDeps) {
-  const queue = (): Queue => deps.queues.execution;
   return async (job: Job, token?: string) => {
     if (job.name === RECONCILE_JOB) {
       if (!deps.reconcile) return { skipped: 'this venue needs no reconciliation' };
       return deps.reconcile(deps.now());
     }
-    const m = await parseJob(queue().name, ExecutionMessage, job, deps.stats);
+    const m = await parseJob(deps.queues.execution.name, ExecutionMessage, job, deps.stats);
     const plan = planFor(deps, m);
     if (plan) return runAlgo(deps, job, token, m, plan);
     const started = job.attemptsStarted ?? 0;
@@ -90,29 +89,36 @@ export function executionProcessor(deps: ExecutionDeps) {
         venueOrderId: order.venueOrderId ?? null,
       };
     } catch (error) {
-      if (error instanceof UnrecoverableError) throw error;
-      const code = (error as Partial<QuorumError>).code;
-      if (code === 'venue.throttled') {
-        // Every worker of the queue waits; the attempt is given back (attemptsMade is not raised).
-        const until = (await deps.backOffUntil?.()) ?? 0;
-        const wait = Math.max(DEFER_MS, until - Date.now());
-        await deps.stats.incr('orders.throttled');
-        deps.log.warn({ clientOrderId: m.intent.clientOrderId, waitMs: wait }, 'venue rate limit: the execution queue backs off');
-        await queue().rateLimit(wait);
-        throw Worker.RateLimitError();
-      }
-      if ((code === 'breaker.open' || code === 'order.resend-too-soon') && token) {
-        // Not a failure of the order: it waits (the breaker also pauses the queue).
-        const wait = code === 'breaker.open' ? BREAKER_DEFER_MS : Math.max(DEFER_MS, Number((error as { waitMs?: number }).waitMs) || 0);
-        await job.moveToDelayed(Date.now() + wait, token);
-        throw new DelayedError();
-      }
-      if (!isRetryable(error)) {
-        await failed(deps, m, (error as Error).message);
-      }
-      throw asJobError(error);
+      return settleFailure(deps, job, token, m, error);
     }
   };
+}
+
+/**
+ * Applies the retry policy to a failed step: throttled → the whole queue waits the venue's
+ * Retry-After and the attempt is given back; breaker open or a resend that must wait → the job
+ * waits without spending an attempt; permanent → fails at once, notified and audited; anything
+ * else → BullMQ's exponential backoff with jitter.
+ */
+async function settleFailure(deps: ExecutionDeps, job: Job, token: string | undefined, m: ExecutionMessage, error: unknown): Promise<never> {
+  if (error instanceof UnrecoverableError) throw error;
+  const code = (error as Partial<QuorumError>).code;
+  if (code === 'venue.throttled') {
+    const until = (await deps.backOffUntil?.()) ?? 0;
+    const wait = Math.max(DEFER_MS, until - Date.now());
+    await deps.stats.incr('orders.throttled');
+    deps.log.warn({ clientOrderId: m.intent.clientOrderId, waitMs: wait }, 'venue rate limit: the execution queue backs off');
+    await deps.queues.execution.rateLimit(wait);
+    throw Worker.RateLimitError();
+  }
+  if ((code === 'breaker.open' || code === 'order.resend-too-soon') && token) {
+    // Not a failure of the order: it waits (the breaker also pauses the queue).
+    const wait = code === 'breaker.open' ? BREAKER_DEFER_MS : Math.max(DEFER_MS, Number((error as { waitMs?: number }).waitMs) || 0);
+    await job.moveToDelayed(Date.now() + wait, token);
+    throw new DelayedError();
+  }
+  if (!isRetryable(error)) await failed(deps, m, (error as Error).message);
+  throw asJobError(error);
 }
 
 /** The plan stored with the job, or a new one for an intent above the threshold; undefined: send it whole. */
@@ -143,7 +149,7 @@ async function runAlgo(deps: ExecutionDeps, job: Job, token: string | undefined,
   try {
     progress = await advanceAlgo(deps.gateway, m.intent, m.timeframe, plan, { now, startedAt: m.algo!.startedAt, realTime, pollMs });
   } catch (error) {
-    throw asJobError(error);
+    return settleFailure(deps, job, token, m, error);
   }
   if (progress.failed) {
     await failed(deps, m, progress.failed);
