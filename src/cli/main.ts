@@ -15,8 +15,9 @@ import { loadBots, startWorkers } from '../main/workers.ts';
 import { resolveReplayFiles } from '../feed/replayFiles.ts';
 import { isTimeframe } from '../core/timeframe.ts';
 import { EXIT, Lifecycle, connect, failStartup, loadConfigOrExit, loggerFor, type GlobalOptions } from './bootstrap.ts';
-import type { Context } from '../main/context.ts';
+import { seriesOf, type Context } from '../main/context.ts';
 import { riskReport, setTradingState } from '../main/riskReport.ts';
+import { runCcxtFeed } from '../main/liveFeed.ts';
 import { serverDepsOf } from '../main/serverDeps.ts';
 import { UnknownInstanceError, disableInstance, releaseInstance } from '../main/botControl.ts';
 import { createRedis, deleteDeploymentKeys, isReachable } from '../infra/redis.ts';
@@ -64,8 +65,10 @@ program
         life.add('server', () => server.close());
         log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
       }
-      log.info({ redis: endpoint.origin, files: ctx.replayFiles.length, lastCandles: loaded.config.replay.lastCandles }, 'replaying bundled market data (paper mode)');
-      const report = await runReplay(ctx, { signal: life.abort.signal });
+      const live = loaded.config.feed.source === 'ccxt';
+      if (live) log.info({ exchange: loaded.config.exchange.id, markets: loaded.config.feed.markets, timeframe: loaded.config.feed.timeframe, mode: loaded.config.exchange.mode }, opts.exit ? 'polling the exchange once for candles' : 'polling the exchange for candles until stopped');
+      else log.info({ redis: endpoint.origin, files: ctx.replayFiles.length, lastCandles: loaded.config.replay.lastCandles }, 'replaying bundled market data (paper mode)');
+      const report = live ? await runCcxtFeed(ctx, { signal: life.abort.signal, once: opts.exit }) : await runReplay(ctx, { signal: life.abort.signal });
       const drained = await waitForDrain(ctx, { timeoutMs: 10 * 60_000, signal: life.abort.signal });
       if (!drained && !life.abort.signal.aborted) log.warn('the pipeline did not drain within 10 minutes; the summary is partial');
       const summary = { ...(await summarize(ctx, startedAt)), replay: report };
@@ -120,17 +123,18 @@ program
 
 program
   .command('feed')
-  .description('replay the configured CSV candles into the ticks queue (workers elsewhere do the rest)')
-  .option('--wait', 'after the replay, wait until every queue is drained and print the summary')
-  .action(async (opts: { wait?: boolean }) => {
+  .description('candles into the ticks queue: a replay of the configured CSV files, or (feed.source ccxt) polling the exchange until stopped')
+  .option('--wait', 'after the replay (or the one poll of --once), wait until every queue is drained and print the summary')
+  .option('--once', 'ccxt source: poll once and stop')
+  .action(async (opts: { wait?: boolean; once?: boolean }) => {
     const loaded = loadConfigOrExit(globals());
     const log = loggerFor(loaded, 'quorum-feed');
     const life = new Lifecycle(log);
     try {
       const { ctx } = await connect(loaded, log, life);
       const startedAt = Date.now();
-      const report = await runReplay(ctx, { signal: life.abort.signal });
-      log.info(report, 'replay finished');
+      const report = loaded.config.feed.source === 'ccxt' ? await runCcxtFeed(ctx, { signal: life.abort.signal, once: opts.once }) : await runReplay(ctx, { signal: life.abort.signal });
+      log.info(report, loaded.config.feed.source === 'ccxt' ? 'feed stopped' : 'replay finished');
       let drained = true;
       if (opts.wait) {
         drained = await waitForDrain(ctx, { timeoutMs: 30 * 60_000, signal: life.abort.signal });
@@ -187,7 +191,7 @@ program
     }
     const cwd = process.cwd();
     const markets = loadMarketRules(JSON.parse(readFileSync(resolve(cwd, loaded.config.paper.marketsFile), 'utf8')));
-    const setup = await loadBots({ config: loaded.config, cwd, markets, replayFiles: resolveReplayFiles(loaded.config.replay.files, { cwd, timeframes: loaded.config.replay.timeframes }) });
+    const setup = await loadBots({ config: loaded.config, cwd, markets, series: seriesOf(loaded.config, resolveReplayFiles(loaded.config.replay.files, { cwd, timeframes: loaded.config.replay.timeframes })) });
     // Runtime status (quarantine, disabled, health) lives in Redis: shown when a configured or local Redis answers.
     const redisUrl = loaded.config.redis.url ?? 'redis://127.0.0.1:6379';
     let runtime: Awaited<ReturnType<typeof runtimeStatus>> | undefined;

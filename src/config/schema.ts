@@ -132,6 +132,16 @@ const ReplaySchema = z
   })
   .strict();
 
+const FeedSchema = z
+  .object({
+    source: z.enum(['replay', 'ccxt']).default('replay').describe('replay: the CSV files of replay.files; ccxt: poll closed candles from the exchange (exchange.id)'),
+    markets: z.array(symbol).default([]).describe('ccxt source: the markets to poll (they replace the replayed ones everywhere)'),
+    timeframe: timeframe.default('5m').describe('ccxt source: the candle timeframe'),
+    pollSeconds: z.number().positive().max(3600).default(10).describe('ccxt source: how often to ask for new candles'),
+    history: z.number().int().min(0).max(1000).default(300).describe('ccxt source: candles fetched at the first start, so that bots have their windows'),
+  })
+  .strict();
+
 const InstanceSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be kebab-case (a-z, 0-9, -), at most 63 characters').describe('Unique instance id'),
@@ -273,6 +283,7 @@ export const ConfigSchema = z
     paper: PaperSchema.prefault({}).describe('The paper exchange'),
     execution: ExecutionSchema.prefault({}).describe('Order execution: idempotency, retries, breaker, reconciliation, algorithms'),
     replay: ReplaySchema.prefault({}).describe('Replay of CSV candles'),
+    feed: FeedSchema.prefault({}).describe('Where candles come from'),
     bots: BotsSchema.prefault({}).describe('Bots and their instances'),
     coordinator: CoordinatorSchema.prefault({}).describe('Aggregation of votes'),
     risk: RiskSchema.prefault({}).describe('Risk gates'),
@@ -281,6 +292,12 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.feed.source === 'ccxt' && config.feed.markets.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['feed', 'markets'], message: 'the ccxt feed needs at least one market, e.g. ["ETH/BTC"]' });
+    }
+    if (config.feed.source === 'ccxt' && config.exchange.id === 'paper') {
+      ctx.addIssue({ code: 'custom', path: ['exchange', 'id'], message: 'the ccxt feed needs a ccxt exchange id (QUORUM_EXCHANGE), e.g. binance' });
+    }
     const seen = new Set<string>();
     config.bots.instances.forEach((instance, i) => {
       if (seen.has(instance.id)) {

@@ -16,6 +16,9 @@ const XRP: MarketRules = { ...ADA, symbol: 'XRP/ETH', base: 'XRP', quote: 'ETH' 
 const TOY: MarketRules = { ...ADA, symbol: 'TOY/BTC', base: 'TOY', precision: { amount: '1', price: '0.01' } };
 
 let n = 0;
+/** The same rules under another base, for fills of another market. */
+const ADA_AS = (base: string): MarketRules => ({ ...ADA, symbol: `${base}/BTC`, base });
+
 const fill = (over: Partial<Fill>): Fill => ({
   clientOrderId: `id-${n++}`,
   symbol: 'ADA/BTC',
@@ -61,6 +64,17 @@ describe('applyFill', () => {
       fees: '0.0000106',
     });
     expect(s.feesPaid).toEqual({ BTC: '0.0000106' });
+  });
+
+  it("settles the quote amount a venue reports instead of amount × price, on buys and sells", () => {
+    // 3 × 0.10441057 = 0.31323171 exactly; a venue that settled 0.3132317 (its rounding) is followed.
+    const bought = applyFill(initialAccount({ BTC: '1' }), fill({ symbol: 'ETH/BTC', amount: '3', price: '0.10441057', cost: '0.3132317', fee: '0' }), ADA_AS('ETH'));
+    expect(bought.cash.BTC).toBe('0.6867683');
+    expect(bought.positions['ETH/BTC']!.costBasis).toBe('0.3132317');
+    const sold = applyFill(bought, fill({ symbol: 'ETH/BTC', side: 'sell', amount: '3', price: '0.10441057', cost: '0.3132317', fee: '0' }), ADA_AS('ETH'));
+    expect(sold.cash.BTC).toBe('1');
+    expect(sold.realizedPnl.BTC).toBe('0');
+    expect(() => applyFill(bought, fill({ symbol: 'ETH/BTC', side: 'sell', amount: '3', cost: 'NaN' }), ADA_AS('ETH'))).toThrow(/fill cost/);
   });
 
   it('realises exactly proceeds − cost − fees over a buy then sell round trip', () => {

@@ -88,7 +88,8 @@ export function applyFill(state: AccountState, fill: Fill, rules: MarketRules): 
   const pos = state.positions[symbol] ?? emptyPosition(symbol);
   const held = parse(pos.amount, `${symbol} position amount`);
   const basis = parse(pos.costBasis, `${symbol} cost basis`);
-  const notional = amount.times(price);
+  // A real venue settles the quote amount it reports (rounded to its own precision); paper fills have none and settle amount × price.
+  const notional = fill.cost === undefined ? amount.times(price) : parse(fill.cost, 'fill cost', { positive: true });
   const feeInQuote = feeIn === 'quote' ? fee : feeIn === 'base' ? fee.times(price) : new Dec(0);
 
   const cash = { ...state.cash };

@@ -46,6 +46,8 @@ export interface Fill {
   fee: string;
   feeCurrency: string;
   ts: number;
+  /** Real venues: the quote amount the venue settled (its own rounding of amount × price). */
+  cost?: string | undefined;
 }
 
 /** 'open' = resting or partly filled: not settled yet. The other three are final. */

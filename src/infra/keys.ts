@@ -14,6 +14,8 @@ export function keyspace(prefix: string) {
     bullPrefix: root,
     candles: (marketKey: string, tf: string) => `${root}:candles:${marketKey}:${tf}`,
     candleLast: (marketKey: string, tf: string) => `${root}:candles:last:${marketKey}:${tf}`,
+    /** Open time of the newest candle the ccxt feed handed to the ticks queue, per series. */
+    feedCursor: (marketKey: string, tf: string) => `${root}:feed:cursor:${marketKey}:${tf}`,
     decision: (marketKey: string, tf: string, ts: number) => `${root}:decision:${marketKey}:${tf}:${ts}`,
     decisionLog: `${root}:decisions:log`,
     ledger: (account: string) => `${root}:ledger:${account}`,

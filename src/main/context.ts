@@ -17,6 +17,18 @@ import { Queues } from '../../queues/producers.ts';
 /** Candles kept per series: the largest window a bot may ask for, plus room for late readers. */
 const SERIES_HEADROOM = 200;
 
+export interface MarketSeries {
+  symbol: string;
+  timeframe: string;
+}
+
+/** The series a deployment trades: the ccxt feed's markets, or the replayed files' (one per symbol and timeframe). */
+export function seriesOf(config: Config, replayFiles: readonly ReplayFile[]): MarketSeries[] {
+  if (config.feed.source === 'ccxt') return config.feed.markets.map((symbol) => ({ symbol, timeframe: config.feed.timeframe }));
+  const seen = new Set<string>();
+  return replayFiles.flatMap(({ symbol, timeframe }) => (seen.has(`${symbol} ${timeframe}`) ? [] : (seen.add(`${symbol} ${timeframe}`), [{ symbol, timeframe }])));
+}
+
 /** The shared pieces every role (worker, server, feed) is built from. One per process. */
 export interface Context {
   config: Config;
@@ -33,6 +45,8 @@ export interface Context {
   risk: RiskStore;
   markets: Record<string, MarketRules>;
   replayFiles: ReplayFile[];
+  /** The markets and timeframes this deployment trades: its replay files', or the ccxt feed's. */
+  series: MarketSeries[];
   account: string;
   cwd: string;
   close(): Promise<void>;
@@ -53,6 +67,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
   if (paper) await ledger.ensureAccount(config.paper.balances);
   const markets: Record<string, MarketRules> = paper ? loadMarketRules(JSON.parse(readFileSync(resolve(cwd, config.paper.marketsFile), 'utf8'))) : {};
   const queues = new Queues(redis, config, account);
+  const replayFiles = resolveReplayFiles(config.replay.files, { cwd, timeframes: config.replay.timeframes });
   return {
     config,
     log,
@@ -67,7 +82,8 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
     health: new BotHealthStore(redis, keys),
     risk: new RiskStore(redis, keys),
     markets,
-    replayFiles: resolveReplayFiles(config.replay.files, { cwd, timeframes: config.replay.timeframes }),
+    replayFiles,
+    series: seriesOf(config, replayFiles),
     account,
     cwd,
     async close() {

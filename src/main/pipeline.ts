@@ -47,7 +47,14 @@ export async function waitForDrain(ctx: Context, options: { timeoutMs: number; s
   const deadline = Date.now() + options.timeoutMs;
   let quietPolls = 0;
   while (Date.now() < deadline && !options.signal?.aborted) {
-    const counts = await Promise.all(ctx.queues.all().map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
+    const counts = await Promise.all(
+      ctx.queues.all().map(async (q) => {
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+        // A job scheduler (reconciliation) always keeps its next run delayed: that is not work.
+        const scheduled = await q.getJobSchedulersCount();
+        return { ...c, delayed: Math.max(0, (c.delayed ?? 0) - scheduled) };
+      }),
+    );
     // Quiet for 400 ms: a job finishing can enqueue the next stage between two reads, and workers
     // flush their job counters every 200 ms (JobCounter).
     quietPolls = counts.every((c) => sum(c) === 0) ? quietPolls + 1 : 0;
@@ -80,7 +87,7 @@ export async function summarize(ctx: Context, startedAt: number): Promise<RunSum
   const equityByQuote: RunSummary['equity'] = {};
   const marks: Record<string, string> = {};
   for (const symbol of Object.keys(state.positions)) {
-    const timeframe = ctx.replayFiles.find((f) => f.symbol === symbol)?.timeframe ?? ctx.config.replay.timeframes[0]!;
+    const timeframe = ctx.series.find((f) => f.symbol === symbol)?.timeframe ?? ctx.config.replay.timeframes[0]!;
     const last = await ctx.candles.latest(symbol, timeframe);
     if (last) marks[symbol] = String(last.close);
   }

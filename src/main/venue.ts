@@ -64,7 +64,7 @@ export interface Venue {
 
 /** The symbols this deployment trades: the ones its feed brings. */
 function tradedSymbols(ctx: Context): string[] {
-  return [...new Set(ctx.replayFiles.map((f) => f.symbol))];
+  return [...new Set(ctx.series.map((f) => f.symbol))];
 }
 
 /**
@@ -77,36 +77,15 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
   const audit = new AuditLog(ctx.redis, ctx.keys);
   const { config } = ctx;
   if (config.exchange.mode === 'paper') {
-    const gateway = new PaperGateway(ctx.account, ctx.ledger, ctx.markets, { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate, limitFillShare: config.paper.limitFillShare });
-    return { gateway, markets: ctx.markets, audit, close: () => audit.close() };
+    // Paper trading on live candles takes the venue's market rules (public, no keys); on replayed ones, data/markets.json's.
+    const markets = config.feed.source === 'ccxt' ? venueMarkets(await connectVenue(ctx, audit, false).client.loadMarkets(), tradedSymbols(ctx), config.exchange.id) : ctx.markets;
+    const gateway = new PaperGateway(ctx.account, ctx.ledger, markets, { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate, limitFillShare: config.paper.limitFillShare });
+    return { gateway, markets, audit, close: () => audit.close() };
   }
   const problems = venueStartProblems(config, options);
   if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
   const trading = options.trading !== false;
-
-  const breaker = new BreakerStore(ctx.redis, ctx.keys, ctx.account, config.execution.breaker);
-  let budget: RequestBudget | undefined;
-  const breakerEvents = new BreakerEvents(ctx, ctx.queues.execution, audit);
-  const client = new VenueClient(
-    // Keys only where orders are sent: a deciding process cannot trade even by mistake.
-    { id: config.exchange.id, mode: config.exchange.mode, apiKey: trading ? config.exchange.apiKey : undefined, apiSecret: trading ? config.exchange.apiSecret : undefined, baseUrl: config.exchange.baseUrl, timeoutMs: config.exchange.timeoutMs },
-    {
-      take: (cost) => budget!.take(cost),
-      onThrottled: (ms, status) => {
-        void budget!
-          .backOff(ms, `${config.exchange.id} answered ${status}`)
-          .then(() => ctx.stats.incr(`venue.throttled.${status}`))
-          .catch((error: Error) => ctx.log.error({ err: error.message }, 'could not record the venue back-off'));
-      },
-      onVenueFailure: (error: VenueError) => {
-        void breaker
-          .record({ type: 'failure', at: Date.now(), reason: error.message })
-          .then((step) => breakerEvents.on(step.transition, step.state.reason ?? error.message))
-          .catch((e: Error) => ctx.log.error({ err: e.message }, 'could not record a venue failure with the breaker'));
-      },
-    },
-  );
-  budget = new RequestBudget(ctx.redis, ctx.keys, ctx.account, { costPerSecond: config.exchange.requestBudget.costPerSecond ?? client.defaultCostPerSecond, burst: config.exchange.requestBudget.burst });
+  const { client, budget, breaker, breakerEvents } = connectVenue(ctx, audit, trading);
 
   const markets = venueMarkets(await client.loadMarkets(), tradedSymbols(ctx), config.exchange.id);
   const gateway = new CcxtGateway(ctx.account, client, ctx.ledger, markets, {
@@ -144,13 +123,46 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
       }
       return report;
     },
-    backOffUntil: async () => (await budget!.backOffState())?.until,
+    backOffUntil: async () => (await budget.backOffState())?.until,
     audit,
     async close() {
       prober.stop();
       await audit.close();
     },
   };
+}
+
+/**
+ * A ccxt client of the account wired to the shared pieces: every request under the account's
+ * request budget, every 429/418 into the shared back-off, every venue failure to the breaker.
+ * Keys only where orders are sent (`trading`): a deciding process or a feed cannot trade even by
+ * mistake.
+ */
+export function connectVenue(ctx: Context, audit: AuditLog, trading: boolean): { client: VenueClient; budget: RequestBudget; breaker: BreakerStore; breakerEvents: BreakerEvents } {
+  const { config } = ctx;
+  const breaker = new BreakerStore(ctx.redis, ctx.keys, ctx.account, config.execution.breaker);
+  const breakerEvents = new BreakerEvents(ctx, ctx.queues.execution, audit);
+  let budget: RequestBudget | undefined;
+  const client = new VenueClient(
+    { id: config.exchange.id, mode: config.exchange.mode === 'live' ? 'live' : 'testnet', apiKey: trading ? config.exchange.apiKey : undefined, apiSecret: trading ? config.exchange.apiSecret : undefined, baseUrl: config.exchange.baseUrl, timeoutMs: config.exchange.timeoutMs },
+    {
+      take: (cost) => budget!.take(cost),
+      onThrottled: (ms, status) => {
+        void budget!
+          .backOff(ms, `${config.exchange.id} answered ${status}`)
+          .then(() => ctx.stats.incr(`venue.throttled.${status}`))
+          .catch((error: Error) => ctx.log.error({ err: error.message }, 'could not record the venue back-off'));
+      },
+      onVenueFailure: (error: VenueError) => {
+        void breaker
+          .record({ type: 'failure', at: Date.now(), reason: error.message })
+          .then((step) => breakerEvents.on(step.transition, step.state.reason ?? error.message))
+          .catch((e: Error) => ctx.log.error({ err: e.message }, 'could not record a venue failure with the breaker'));
+      },
+    },
+  );
+  budget = new RequestBudget(ctx.redis, ctx.keys, ctx.account, { costPerSecond: config.exchange.requestBudget.costPerSecond ?? client.defaultCostPerSecond, burst: config.exchange.requestBudget.burst });
+  return { client, budget, breaker, breakerEvents };
 }
 
 /** The venue's markets that this deployment trades, checked; a traded symbol the venue lacks stops the start. */

@@ -28,9 +28,9 @@ export interface BotSetup {
 }
 
 /** Discovers bots/ and checks every configured instance against them and the replayed markets. */
-export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'replayFiles' | 'markets'>): Promise<BotSetup> {
+export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'series' | 'markets'>): Promise<BotSetup> {
   const report = await discoverBots(resolve(ctx.cwd, ctx.config.bots.dir));
-  const markets = [...new Set(ctx.replayFiles.map((f) => f.symbol))];
+  const markets = [...new Set(ctx.series.map((f) => f.symbol))];
   const { instances, problems } = resolveInstances(ctx.config.bots.instances, report, markets, {
     windowSize: ctx.config.bots.windowSize,
     trainingWindow: ctx.config.bots.trainingWindow,
@@ -272,7 +272,7 @@ async function inventoryOf(ctx: Context, symbol: string, close: number): Promise
   let equity = Number(state.cash[quote] ?? 0);
   for (const [s, p] of Object.entries(state.positions)) {
     if (quoteOf(s) !== quote) continue;
-    const mark = s === symbol ? close : ((await ctx.candles.latest(s, ctx.replayFiles.find((f) => f.symbol === s)?.timeframe ?? '5m'))?.close ?? Number(p.avgPrice));
+    const mark = s === symbol ? close : ((await ctx.candles.latest(s, ctx.series.find((f) => f.symbol === s)?.timeframe ?? '5m'))?.close ?? Number(p.avgPrice));
     equity += Number(p.amount) * mark;
   }
   const share = equity > 0 ? (amount * close) / equity : 0;

@@ -278,6 +278,7 @@ function fillOf(intent: OrderIntent, trade: VenueTrade): Fill {
     fee: trade.fee,
     feeCurrency: trade.feeCurrency ?? intent.symbol.split('/')[1]!,
     ts: trade.timestamp,
+    ...(trade.cost !== undefined ? { cost: trade.cost } : {}),
   };
 }
 

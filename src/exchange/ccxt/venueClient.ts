@@ -44,6 +44,8 @@ export interface VenueTrade {
   side: OrderSide;
   amount: string;
   price: string;
+  /** Quote amount the venue settled, when it says. */
+  cost: string | undefined;
   fee: string;
   feeCurrency: string | undefined;
   timestamp: number;
@@ -156,6 +158,11 @@ export class VenueClient {
     return out;
   }
 
+  /** Candles as ccxt gives them: [open time, open, high, low, close, volume], oldest first. */
+  async candles(symbol: string, timeframe: string, since: number | undefined, limit: number): Promise<unknown[][]> {
+    return this.call('fetchOHLCV', () => this.exchange.fetchOHLCV(symbol, timeframe, since, limit) as Promise<unknown[][]>);
+  }
+
   async fetchTime(): Promise<number> {
     return (await this.call('fetchTime', () => this.exchange.fetchTime())) ?? 0;
   }
@@ -213,6 +220,7 @@ function venueTrade(t: Trade): VenueTrade {
     side: t.side === 'sell' ? 'sell' : 'buy',
     amount: plain(t.amount),
     price: plain(t.price),
+    cost: typeof t.cost === 'number' && Number.isFinite(t.cost) && t.cost > 0 ? plain(t.cost) : undefined,
     fee: plain(t.fee?.cost ?? 0),
     feeCurrency: t.fee?.currency ?? undefined,
     timestamp: t.timestamp ?? Date.now(),
