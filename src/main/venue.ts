@@ -77,7 +77,7 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
   const audit = new AuditLog(ctx.redis, ctx.keys);
   const { config } = ctx;
   if (config.exchange.mode === 'paper') {
-    // Paper trading on live candles takes the venue's market rules (public, no keys); on replayed ones, data/markets.json's.
+    // Paper trading on live candles takes the exchange's real market rules (public endpoints, no keys); on replayed ones, data/markets.json's.
     const markets = config.feed.source === 'ccxt' ? venueMarkets(await connectVenue(ctx, audit, false).client.loadMarkets(), tradedSymbols(ctx), config.exchange.id) : ctx.markets;
     const gateway = new PaperGateway(ctx.account, ctx.ledger, markets, { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate, limitFillShare: config.paper.limitFillShare });
     return { gateway, markets, audit, close: () => audit.close() };
@@ -144,7 +144,7 @@ export function connectVenue(ctx: Context, audit: AuditLog, trading: boolean): {
   const breakerEvents = new BreakerEvents(ctx, ctx.queues.execution, audit);
   let budget: RequestBudget | undefined;
   const client = new VenueClient(
-    { id: config.exchange.id, mode: config.exchange.mode === 'live' ? 'live' : 'testnet', apiKey: trading ? config.exchange.apiKey : undefined, apiSecret: trading ? config.exchange.apiSecret : undefined, baseUrl: config.exchange.baseUrl, timeoutMs: config.exchange.timeoutMs },
+    { id: config.exchange.id, mode: config.exchange.mode === 'testnet' ? 'testnet' : 'live', apiKey: trading ? config.exchange.apiKey : undefined, apiSecret: trading ? config.exchange.apiSecret : undefined, baseUrl: config.exchange.baseUrl, timeoutMs: config.exchange.timeoutMs },
     {
       take: (cost) => budget!.take(cost),
       onThrottled: (ms, status) => {

@@ -6,6 +6,7 @@ import { VenueError } from './errorPolicy.ts';
 export interface VenueSettings {
   /** ccxt exchange id, e.g. "binance". */
   id: string;
+  /** testnet: the exchange's sandbox URLs; live: its production URLs (paper trading on live candles reads these, without keys). */
   mode: 'testnet' | 'live';
   apiKey?: string | undefined;
   apiSecret?: string | undefined;
