@@ -63,7 +63,7 @@ const ExchangeSchema = z
     requestBudget: z
       .object({
         costPerSecond: z.number().positive().max(100_000).optional().describe("ccxt request cost units per second for all processes together; unset: 1000 / the exchange's ccxt rateLimit"),
-        burst: z.number().min(1).max(100_000).default(50).describe('Cost that may be spent at once after an idle spell; at least the costliest request (binance: 40 for open orders of every market)'),
+        burst: z.number().min(1).max(100_000).default(50).describe('Cost that may be spent at once after an idle spell; at least the costliest single request (a request costing more is refused)'),
       })
       .strict()
       .prefault({})

@@ -172,7 +172,9 @@ export class CcxtGateway implements ExchangeGateway {
       await this.refresh(order, now);
       report.refreshed++;
     }
-    for (const venueOrder of await this.client.openOrders()) {
+    // Market by market: many exchanges require a symbol, and on Binance one request without one costs more than the whole burst of a small budget.
+    const venueOpen = (await Promise.all(Object.keys(this.markets).sort().map((symbol) => this.client.openOrders(symbol)))).flat();
+    for (const venueOrder of venueOpen) {
       const id = venueOrder.clientOrderId;
       if (!id || !OURS.test(id) || !this.markets[venueOrder.symbol]) {
         report.foreign++;

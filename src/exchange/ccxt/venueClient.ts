@@ -82,9 +82,6 @@ export class VenueClient {
         fetchMarkets: { types: ['spot'] },
         fetchCurrencies: false,
         adjustForTimeDifference: false,
-        // Reconciliation asks for every market's open orders in one (costlier) request.
-        fetchOpenOrders: { warnWithoutSymbol: false },
-        warnOnFetchOpenOrdersWithoutSymbol: false,
         // Margin pairs are of no use to spot trading and cost two signed requests at start-up.
         fetchMargins: false,
       },
