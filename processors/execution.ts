@@ -66,8 +66,9 @@ export function executionProcessor(deps: ExecutionDeps) {
       throw new UnrecoverableError(reason);
     }
     try {
-      const { order, duplicate } = await deps.gateway.placeOrder(m.intent, m.timeframe, deps.now());
+      const { order, duplicate, recovered } = await deps.gateway.placeOrder(m.intent, m.timeframe, deps.now());
       if (duplicate) await deps.stats.incr('orders.duplicate-suppressed');
+      if (recovered) await deps.audit?.('order.recovered', { clientOrderId: m.intent.clientOrderId, status: order.status, venueOrderId: order.venueOrderId ?? null });
       if (order.status === 'rejected') {
         if (!duplicate) {
           deps.log.warn({ clientOrderId: m.intent.clientOrderId, reason: order.reason }, 'order rejected by the venue');

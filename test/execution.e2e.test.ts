@@ -69,6 +69,11 @@ describe('execution on a ccxt exchange (mock Binance over HTTP)', () => {
     expect(await venue.ctx.ledger.sendingOrder(id)).toBeUndefined();
     await fillsAgree(venue, id);
     if (name.startsWith('an accepted order') || name.startsWith('an order the venue')) expect(creates(venue.mock, id)).toBe(1);
+    if (name === 'an order the venue places after the client gave up') {
+      // Found by the next attempt's lookup, not sent again: the audit trail says so.
+      const audit = await new AuditLog(venue.ctx.redis, venue.ctx.keys).entries();
+      expect(audit.some((e) => e.type === 'order.recovered' && e.data.clientOrderId === id)).toBe(true);
+    }
   }, 30_000);
 
   it('waits out a 429 for the whole queue without spending an attempt', async () => {

@@ -7,6 +7,8 @@ export interface PlaceResult {
   order: OrderRecord;
   /** True when the client order id already existed: nothing new was placed. */
   duplicate: boolean;
+  /** Real venues: the order was not in the ledger but found at the venue by its client order id (an earlier attempt placed it). */
+  recovered?: boolean;
 }
 
 /** What the execution stage needs of a venue, paper or real. */

@@ -108,7 +108,7 @@ export class CcxtGateway implements ExchangeGateway {
     const sending = await this.book.sendingOrder(id);
     if (sending) {
       const found = await this.client.findOrder(intent.symbol, id);
-      if (found) return { order: await this.adopt(intent, timeframe, found, now), duplicate: true };
+      if (found) return { order: await this.adopt(intent, timeframe, found, now), duplicate: true, recovered: true };
       const wait = sending.since + this.options.resendAfterMs - now;
       if (wait > 0) throw new ResendTooSoonError(id, wait);
     }
