@@ -11,6 +11,7 @@ import type { TrackRecord } from '../src/coordinator/trackRecord.ts';
 import type { Context } from '../src/main/context.ts';
 import { QUEUE } from '../queues/names.ts';
 import { ROOT, dropPrefix, freshPrefix, redisUrl, startPipeline, testConfig, waitFor } from './helpers/pipeline.ts';
+import { nest } from './helpers/venue.ts';
 
 /**
  * The risk engine under pressure from a bot that always wants in, on the real bundled markets.
@@ -150,15 +151,3 @@ describe('risk engine in the pipeline', () => {
     for (const d of exits) expect(d.exit?.kind).toBe('time-exit');
   });
 });
-
-/** {"a.b": 1} → {a: {b: 1}}: the dotted overrides as a config file. */
-function nest(flat: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [path, value] of Object.entries(flat)) {
-    const keys = path.split('.');
-    let node = out;
-    for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
-    node[keys.at(-1)!] = value;
-  }
-  return out;
-}
