@@ -184,3 +184,37 @@ describe('audit verify', () => {
     await redis.quit();
   });
 });
+
+describe('breaker', () => {
+  const prefix = freshPrefix('cli-breaker');
+  afterAll(() => dropPrefix(prefix));
+
+  it('shows an open breaker, refuses a reset without a reason, and closes it by hand, resuming the queue', async () => {
+    const { createRedis } = await import('../src/infra/redis.ts');
+    const { keyspace } = await import('../src/infra/keys.ts');
+    const { BreakerStore } = await import('../src/store/breakerStore.ts');
+    const { AuditLog } = await import('../src/store/auditLog.ts');
+    const { Queue } = await import('bullmq');
+    const redis = createRedis(redisUrl());
+    const keys = keyspace(prefix);
+    const store = new BreakerStore(redis, keys, 'binance', { failureThreshold: 5, windowMs: 60_000, cooldownMs: 30_000, maxCooldownMs: 600_000 });
+    for (let i = 0; i < 5; i++) await store.record({ type: 'failure', at: Date.now(), reason: 'binance fetchBalance failed (NetworkError): socket hang up' });
+    const queue = new Queue('execution-binance', { connection: redis, prefix: keys.root });
+    await queue.pause();
+    const env = { REDIS_URL: redisUrl(), QUORUM_REDIS_PREFIX: prefix, QUORUM_EXCHANGE: 'binance', QUORUM_MODE: 'testnet' };
+
+    const status = quorum(['breaker', '--json'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ account: 'binance', state: { status: 'open', reason: expect.stringMatching(/socket hang up/) }, queuePaused: true, nextProbeAt: expect.any(Number) });
+    expect(quorum(['breaker', 'reset'], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --reason/) });
+
+    const reset = quorum(['breaker', 'reset', '--reason', 'exchange back up'], env);
+    expect(reset).toMatchObject({ code: 0, stdout: 'breaker of binance: closed; execution queue running\n' });
+    expect(await queue.isPaused()).toBe(false);
+    expect((await store.state()).status).toBe('closed');
+    const audit = await new AuditLog(redis, keys).entries();
+    expect(audit.at(-1)).toMatchObject({ type: 'breaker.closed', data: { account: 'binance', reason: 'reset by hand: exchange back up' } });
+    await queue.close();
+    await redis.quit();
+  });
+});

@@ -18,6 +18,7 @@ import { EXIT, Lifecycle, connect, failStartup, loadConfigOrExit, loggerFor, typ
 import { seriesOf, type Context } from '../main/context.ts';
 import { riskReport, setTradingState } from '../main/riskReport.ts';
 import { runCcxtFeed } from '../main/liveFeed.ts';
+import { breakerReport, resetBreaker } from '../main/breakerControl.ts';
 import { serverDepsOf } from '../main/serverDeps.ts';
 import { UnknownInstanceError, disableInstance, releaseInstance } from '../main/botControl.ts';
 import { createRedis, deleteDeploymentKeys, isReachable } from '../infra/redis.ts';
@@ -310,6 +311,37 @@ program
     try {
       const { ctx } = await connect(loaded, log, life);
       process.stdout.write(`${JSON.stringify(await riskReport(ctx), null, 2)}\n`);
+      await life.shutdown();
+      process.exit(EXIT.ok);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('breaker')
+  .description("the exchange account's circuit breaker: status, or reset (close it by hand and resume the execution queue)")
+  .argument('[action]', 'status | reset', 'status')
+  .option('--reason <text>', 'why, for reset (recorded and sent to the notification channels)')
+  .option('--json', 'machine-readable output')
+  .action(async (action: string, opts: { reason?: string; json?: boolean }) => {
+    if (action !== 'status' && action !== 'reset') {
+      process.stderr.write(`unknown action "${action}": use status or reset\n`);
+      process.exit(EXIT.config);
+    }
+    if (action === 'reset' && !opts.reason?.trim()) {
+      process.stderr.write('breaker reset needs --reason "<why>" (it is recorded in the audit log)\n');
+      process.exit(EXIT.config);
+    }
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded);
+    const life = new Lifecycle(log);
+    try {
+      const { ctx } = await connect(loaded, log, life);
+      const report = action === 'reset' ? await resetBreaker(ctx, opts.reason!.trim()) : await breakerReport(ctx);
+      const { state } = report;
+      const text = `breaker of ${report.account}: ${state.status}${state.reason ? ` (${state.reason})` : ''}; execution queue ${report.queuePaused ? 'paused' : 'running'}${report.nextProbeAt ? `; next probe ${new Date(report.nextProbeAt).toISOString()}` : ''}`;
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${text}\n`);
       await life.shutdown();
       process.exit(EXIT.ok);
     } catch (error) {

@@ -173,7 +173,7 @@ function venueMarkets(all: Record<string, unknown>, symbols: string[], venue: st
 }
 
 /** What a breaker transition does, done once by the process whose event caused it. */
-class BreakerEvents {
+export class BreakerEvents {
   constructor(
     private readonly ctx: Context,
     private readonly queue: Queue,
