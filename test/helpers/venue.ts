@@ -89,7 +89,8 @@ export async function startVenue(prefix: string, options: { mock?: MockBinanceOp
       while (Date.now() < deadline) {
         const job = await ctx.queues.execution.getJob(id);
         const state = await job?.getState();
-        if (job && (state === 'completed' || state === 'failed')) return job;
+        // Read again: the job may have finished between loading it and reading its state.
+        if (job && (state === 'completed' || state === 'failed')) return (await ctx.queues.execution.getJob(id))!;
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`order job ${id} did not settle within ${timeoutMs} ms (state ${await (await ctx.queues.execution.getJob(id))?.getState()})`);
