@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { AnalysisMessage, type AnalysisResult } from '../src/contracts/messages.ts';
 import { hold, type Signal } from '../src/core/signal.ts';
 import type { Logger } from '../src/infra/logger.ts';
@@ -44,8 +44,31 @@ export interface AnalysisDeps {
   queues: Pick<Queues, 'notify'>;
   lock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
   trainTimeoutMs: number;
+  /**
+   * The holding's share of equity recorded by the market's decision on `prevTs` (0 for the first
+   * candle); 'pending' while that decision is still to come; undefined if it will never come.
+   */
+  inventoryAfter(symbol: string, timeframe: string, prevTs: number | null): Promise<number | 'pending' | undefined>;
+  /** Asks the decision at `ts` to wake this job when it is made. */
+  wakeMeAfter(symbol: string, timeframe: string, ts: number, jobId: string): Promise<void>;
+  /** The holding's share of equity now, valued at `close`: when the previous decision is missing. */
+  inventoryNow(symbol: string, close: number): Promise<number>;
   log: Logger;
   now(): number;
+}
+
+/** How often an analysis looks again for the candle it waits for: soon at first, then less often. */
+const WAIT_POLL_MS = 20;
+const WAIT_POLL_MAX_MS = 1000;
+/** A decision wakes the analyses waiting for it; this is only the fallback if that wake-up is missed. */
+const DECISION_RETRY_MS = 500;
+
+/** Gives the slot back and looks again after `ms`, or `waitPoll` growing with the times it has looked. */
+async function waitFor(job: Job, token: string, deps: AnalysisDeps, counter: string, ms?: number): Promise<never> {
+  await deps.stats.incr(counter);
+  const waitPoll = Math.min(WAIT_POLL_MAX_MS, WAIT_POLL_MS * 1.2 ** (job.attemptsStarted ?? 0));
+  await job.moveToDelayed(Date.now() + (ms ?? waitPoll), token);
+  throw new DelayedError();
 }
 
 /**
@@ -54,7 +77,7 @@ export interface AnalysisDeps {
  * A bot's own failure fails this job only; the coordinator decides with the others.
  */
 export function analysisProcessor(deps: AnalysisDeps) {
-  return async (job: Job): Promise<AnalysisResult> => {
+  return async (job: Job, token?: string): Promise<AnalysisResult> => {
     const m = await parseJob(QUEUE.analysis, AnalysisMessage, job, deps.stats);
     const started = performance.now();
     const botVersion = deps.botVersions[m.botId];
@@ -77,12 +100,32 @@ export function analysisProcessor(deps: AnalysisDeps) {
 
     const others: Record<string, CandleWindow> = {};
     for (const symbol of m.others) {
-      const w = await deps.candles.window(symbol, m.timeframe, m.candleTs, m.windowSize);
+      // A replay says how far each other market had got when this candle came: read up to there,
+      // waiting for it if that candle is not stored yet, so the window never depends on timing.
+      const asOf = m.othersAsOf?.[symbol];
+      if (asOf !== undefined && token !== undefined && ((await deps.candles.latest(symbol, m.timeframe))?.ts ?? -1) < asOf) return waitFor(job, token, deps, 'analysis.waited-for-partner');
+      const w = await deps.candles.window(symbol, m.timeframe, Math.min(asOf ?? m.candleTs, m.candleTs), m.windowSize);
       if (w.length > 0) others[symbol] = w;
+    }
+    let inventory = 0;
+    if (m.inventoryFrom) {
+      const prevTs = m.inventoryFrom.prevTs;
+      let known = await deps.inventoryAfter(m.symbol, m.timeframe, prevTs);
+      if (known === 'pending' && token !== undefined && prevTs !== null) {
+        // Noted before looking again, so that a decision made in between cannot miss the wake-up.
+        await deps.wakeMeAfter(m.symbol, m.timeframe, prevTs, job.id!);
+        known = await deps.inventoryAfter(m.symbol, m.timeframe, prevTs);
+      }
+      if (known === 'pending') {
+        if (token !== undefined) return waitFor(job, token, deps, 'analysis.waited-for-inventory', DECISION_RETRY_MS);
+        inventory = await deps.inventoryNow(m.symbol, candles.close[candles.length - 1]!);
+      } else {
+        inventory = known ?? (await deps.inventoryNow(m.symbol, candles.close[candles.length - 1]!));
+      }
     }
     try {
       const model = m.model ? await modelFor(deps, m) : undefined;
-      const signal = await deps.runner.run({ instanceId: m.instanceId, botId: m.botId, symbol: m.symbol, timeframe: m.timeframe, params: m.params, candles, others, inventory: m.inventory, model });
+      const signal = await deps.runner.run({ instanceId: m.instanceId, botId: m.botId, symbol: m.symbol, timeframe: m.timeframe, params: m.params, candles, others, inventory, model });
       await deps.health.success(m.instanceId, signal.action);
       return result(signal, false);
     } catch (error) {

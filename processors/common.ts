@@ -2,7 +2,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
 import { describeZodError } from '../src/contracts/envelope.ts';
 import { isRetryable } from '../src/core/errors.ts';
+import { marketKey } from '../src/core/market.ts';
+import type { DecisionStore } from '../src/store/decisionStore.ts';
 import type { StatsStore } from '../src/store/statsStore.ts';
+import type { Queues } from '../queues/producers.ts';
+import { jobId } from '../queues/names.ts';
 
 /**
  * Checks a job's payload again on the way out of the queue: anything can write to Redis, and a
@@ -26,4 +30,33 @@ export function asJobError(error: unknown): Error {
     return unrecoverable;
   }
   return err;
+}
+
+/** Where the decision on one candle stands, as a later job waiting for it sees it. */
+export type DecisionProgress = 'decided' | 'pending' | 'never';
+
+/**
+ * Whether the decision on (symbol, timeframe, ts) is made, still to come, or will never come.
+ * Still to come: its coordinator job has not ended, or its tick is queued and will create that
+ * job. Never: the tick or the coordinator job failed, or neither exists (the candle never came).
+ */
+export async function decisionProgress(
+  queues: Pick<Queues, 'ticks' | 'coordinator'>,
+  decisions: Pick<DecisionStore, 'get'>,
+  step: { symbol: string; timeframe: string; ts: number },
+): Promise<DecisionProgress> {
+  if (await decisions.get(step.symbol, step.timeframe, step.ts)) return 'decided';
+  const key = marketKey(step.symbol);
+  for (const [queue, id] of [
+    [queues.coordinator, jobId.decision(key, step.timeframe, step.ts)],
+    [queues.ticks, jobId.tick(key, step.timeframe, step.ts)],
+  ] as const) {
+    const job = await queue.getJob(id);
+    if (!job) continue;
+    const state = await job.getState();
+    if (state === 'failed') return 'never';
+    if (state !== 'completed' && state !== 'unknown') return 'pending';
+  }
+  // Recorded between the first look and now, or gone for good.
+  return (await decisions.get(step.symbol, step.timeframe, step.ts)) ? 'decided' : 'never';
 }

@@ -6,7 +6,6 @@ import { stamp } from '../src/contracts/envelope.ts';
 import { validateCandle } from '../src/core/candle.ts';
 import { TransientError } from '../src/core/errors.ts';
 import { timeframeMs } from '../src/core/timeframe.ts';
-import type { ExchangeGateway } from '../src/exchange/gateway.ts';
 import type { Logger } from '../src/infra/logger.ts';
 import type { BotInstance } from '../src/registry/instances.ts';
 import type { CandleStore } from '../src/store/candleStore.ts';
@@ -22,11 +21,8 @@ export interface TicksDeps {
   decisions: DecisionStore;
   stats: StatsStore;
   queues: Queues;
-  gateway: ExchangeGateway;
   /** Instances subscribed to a market and in service (enabled, not disabled at runtime, not quarantined). */
   instancesFor(symbol: string): Promise<BotInstance[]>;
-  /** The account's holding of a market as a fraction of equity, valued at `close`. */
-  inventoryOf(symbol: string, close: number): Promise<number>;
   windowSize: number;
   log: Logger;
   now(): number;
@@ -34,10 +30,10 @@ export interface TicksDeps {
 
 const PREDECESSOR_WAIT_MS = 3000;
 
-export type TickOutcome = { outcome: 'stored' | 'duplicate' | 'recovered'; analyses: number; fills: number };
+export type TickOutcome = { outcome: 'stored' | 'duplicate' | 'recovered'; analyses: number };
 
 /**
- * Stores the closed candle, lets the paper venue fill what waited for it, and fans out one flow:
+ * Stores the closed candle and fans out one flow:
  * a coordinator parent for the market and candle with one analysis child per bot instance.
  */
 export function ticksProcessor(deps: TicksDeps) {
@@ -71,15 +67,13 @@ export function ticksProcessor(deps: TicksDeps) {
       const pending = await deps.queues.coordinator.getJob(jobId.decision(marketKey(symbol), timeframe, candle.ts));
       if (decided || pending) {
         await deps.stats.incr('candles.duplicate');
-        return { outcome: 'duplicate', analyses: 0, fills: 0 };
+        return { outcome: 'duplicate', analyses: 0 };
       }
     } else {
       await deps.stats.incr('candles.stored');
     }
 
-    const filled = (await deps.gateway.onCandle?.(symbol, timeframe, candle, deps.now())) ?? [];
     const instances = await deps.instancesFor(symbol);
-    const inventory = instances.some((i) => i.family === 'market-making') ? await deps.inventoryOf(symbol, candle.close) : 0;
     const now = deps.now();
     const parent: CoordinatorMessage = {
       ...stamp('coordinator', 1, now),
@@ -88,6 +82,7 @@ export function ticksProcessor(deps: TicksDeps) {
       candleTs: candle.ts,
       close: candle.close,
       prevTs: tick.prevTs,
+      prevStep: tick.prevStep ?? null,
       seenAt: tick.seenAt,
       instances: instances.map((i) => ({ instanceId: i.id, weight: i.weight, family: i.family, role: i.role })),
     };
@@ -102,10 +97,16 @@ export function ticksProcessor(deps: TicksDeps) {
       warmup: i.warmup,
       windowSize: Math.min(deps.windowSize, Math.max(i.warmup, 1)),
       others: i.otherMarkets[symbol] ?? [],
-      inventory,
+      ...(tick.asOf && (i.otherMarkets[symbol] ?? []).length > 0 ? { othersAsOf: pick(tick.asOf, i.otherMarkets[symbol]!) } : {}),
+      // Inventory-aware bots see what the market's previous decision recorded (see Decision.inventory).
+      ...(i.family === 'market-making' ? { inventoryFrom: { prevTs: tick.prevTs } } : {}),
       model: i.model,
     }));
     await deps.queues.addCandleFlow(parent, children);
-    return { outcome: stored === 'duplicate' ? 'recovered' : 'stored', analyses: children.length, fills: filled.length };
+    return { outcome: stored === 'duplicate' ? 'recovered' : 'stored', analyses: children.length };
   };
+}
+
+function pick(record: Record<string, number>, keys: readonly string[]): Record<string, number> {
+  return Object.fromEntries(keys.filter((k) => record[k] !== undefined).map((k) => [k, record[k]!]));
 }

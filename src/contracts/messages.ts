@@ -8,6 +8,9 @@ import { envelope } from './envelope.ts';
 const symbol = z.string().refine((v: string): boolean => isSymbol(v), 'must be a unified symbol like "ADA/BTC"');
 const timeframe = z.string().refine((v: string): boolean => isTimeframe(v), 'must be a timeframe like "5m"');
 const ts = z.number().int().nonnegative();
+/** One candle of one series: a step of a replay. */
+const step = z.object({ symbol, timeframe, ts }).strict();
+
 const decimal = z.string().regex(/^[0-9]+(\.[0-9]+)?$/, 'must be a non-negative decimal string');
 
 /** Prices are checked for finiteness here; the candle rules themselves are the feed's (validateCandle). */
@@ -30,6 +33,13 @@ export const TickMessage = envelope('tick', 1, {
   prevTs: ts.nullable(),
   /** Wall-clock ms when the feed saw the candle close: the start of candle-to-decision latency. */
   seenAt: ts,
+  /**
+   * A replay's previous candle across every market: decisions are made in the replay's order, so
+   * the account evolves the same way however the workers are timed. Absent: per market only.
+   */
+  prevStep: step.nullable().optional(),
+  /** A replay's newest candle of each other market before this one: what pairs bots may read. */
+  asOf: z.record(symbol, ts).optional(),
 });
 export type TickMessage = z.infer<typeof TickMessage>;
 
@@ -44,8 +54,14 @@ export const AnalysisMessage = envelope('analysis', 1, {
   windowSize: z.number().int().positive(),
   /** Other markets whose windows the bot reads (pairs), up to the same candle. */
   others: z.array(symbol).max(20).default([]),
-  /** The account's holding of this market as a fraction of equity when the candle was stored. */
-  inventory: z.number().finite().min(0).max(1).default(0),
+  /** Newest candle each of `others` may be read up to (a replay's order); absent: up to candleTs. */
+  othersAsOf: z.record(symbol, ts).optional(),
+  /**
+   * Inventory-aware bots: the open time of the market's previous candle, whose decision recorded
+   * the holding's share of equity that the bot sees (null: the first candle, nothing held).
+   * Absent for bots that do not read inventory.
+   */
+  inventoryFrom: z.object({ prevTs: ts.nullable() }).strict().optional(),
   /** Training schedule of a learning bot; null for the others. */
   model: z
     .object({ trainingWindow: z.number().int().positive(), retrainEvery: z.number().int().positive() })
@@ -78,6 +94,8 @@ export const CoordinatorMessage = envelope('coordinator', 1, {
   close: z.number().finite().positive(),
   /** The series' previous candle: its decision comes first, so a market's decisions are made in order. */
   prevTs: ts.nullable(),
+  /** A replay's previous candle across every market: its decision comes first (see TickMessage). */
+  prevStep: step.nullable().optional(),
   seenAt: ts,
   /** Every instance asked, with its weight, so that missing answers are visible in the decision. */
   instances: z.array(

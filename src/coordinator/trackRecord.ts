@@ -42,6 +42,26 @@ export function scoreVote(record: TrackRecord | undefined, signedReturn: number,
   };
 }
 
+/**
+ * Scores the votes of an earlier decision by what the market did since (`change`, the return from
+ * that candle's close to now): a buy earns the return, a sell its negative; holds, vetoes and
+ * regime labels are not scored. Returns the updated records of the instances that voted.
+ */
+export function scoreVotes(
+  records: ReadonlyMap<string, TrackRecord>,
+  votes: ReadonlyArray<{ instanceId: string; role: string; action: string }>,
+  change: number,
+  thenTs: number,
+  halfLife: number,
+): Map<string, TrackRecord> {
+  const updated = new Map<string, TrackRecord>();
+  for (const v of votes) {
+    if (v.role !== 'vote' || v.action === 'hold') continue;
+    updated.set(v.instanceId, scoreVote(records.get(v.instanceId), v.action === 'buy' ? change : -change, thenTs, halfLife));
+  }
+  return updated;
+}
+
 export function recordMean(r: TrackRecord): number {
   return r.n > 0 ? r.sum / r.n : 0;
 }

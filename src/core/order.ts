@@ -14,6 +14,14 @@ interface OrderIntentBase {
   reason: string;
 }
 
+/** An order decided and not settled yet: queued for execution or resting at the venue. */
+export interface UnsettledIntent {
+  intent: OrderIntent;
+  timeframe: string;
+  /** Price the order was sized at (the decision candle's close). */
+  refPrice: number;
+}
+
 /** Fills whole at the open of the first candle after the decision candle. */
 export interface MarketOrderIntent extends OrderIntentBase {
   type: 'market';

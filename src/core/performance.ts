@@ -1,5 +1,6 @@
 import { mean, sampleStandardDeviation } from 'simple-statistics';
-import type { Trade } from './roundTrips.ts';
+import type { Fill } from './order.ts';
+import { roundTrips, type OrderContext, type Trade } from './roundTrips.ts';
 import { Dec, toDecimal, toPlain } from './precision.ts';
 
 /**
@@ -252,4 +253,81 @@ export interface PerformanceReport {
   equity: Record<string, EquityPoint[]>;
   /** Round trips, oldest first (live: the most recent ones). */
   trades: Trade[];
+}
+
+/** What performance needs of a decision (structurally the coordinator's Decision). */
+export interface DecisionForPerformance {
+  candleTs: number;
+  votes: ReadonlyArray<{ instanceId: string; role: string; action: string; effectiveWeight: number; confidence: number }>;
+  exit: { kind: string; reason: string } | null;
+  risk: { reason: string };
+  order: { clientOrderId: string; side: 'buy' | 'sell'; purpose: 'consensus' | 'exit' } | null;
+}
+
+/** Per-instance counters of voting: directional votes cast, and how many the market proved right. */
+export interface InstanceCounters {
+  buys: number;
+  sells: number;
+  scored: number;
+  hits: number;
+}
+
+/** The counters a decision's directional votes add to (holds, vetoes and regime labels are not votes). */
+export function voteCounts(d: Pick<DecisionForPerformance, 'votes'>): Array<[instanceId: string, counter: 'buys' | 'sells']> {
+  return d.votes.filter((v) => v.role === 'vote' && v.action !== 'hold').map((v) => [v.instanceId, v.action === 'buy' ? 'buys' : 'sells']);
+}
+
+/** The counters an earlier decision's votes add to once scored against the market's move since (`change`). */
+export function scoreCounts(votes: DecisionForPerformance['votes'], change: number): Array<[instanceId: string, counter: 'scored' | 'hits']> {
+  if (!Number.isFinite(change)) return [];
+  const out: Array<[string, 'scored' | 'hits']> = [];
+  for (const v of votes) {
+    if (v.role !== 'vote' || v.action === 'hold') continue;
+    out.push([v.instanceId, 'scored']);
+    if ((v.action === 'buy' ? change : -change) > 0) out.push([v.instanceId, 'hits']);
+  }
+  return out;
+}
+
+/** An order's reason and the instances that voted for its side (weight × confidence each). */
+export function orderContextOf(d: DecisionForPerformance): OrderContext {
+  const side = d.order!.side;
+  return {
+    purpose: d.order!.purpose,
+    reason: d.risk.reason,
+    exitKind: d.exit?.kind,
+    voters: d.votes.filter((v) => v.role === 'vote' && v.action === side).map((v) => ({ instanceId: v.instanceId, weight: v.effectiveWeight * v.confidence })),
+  };
+}
+
+export interface PerformanceInput {
+  generatedAt: number;
+  fills: readonly Fill[];
+  contexts: ReadonlyMap<string, OrderContext>;
+  /** Marks that value trades still open (last close per market). */
+  marks: Readonly<Record<string, string>>;
+  equity: Readonly<Record<string, EquityPoint[]>>;
+  counters: ReadonlyMap<string, InstanceCounters>;
+  /** Instances to list even if they never voted. */
+  instanceIds?: readonly string[];
+  /** The candle period: returns are per candle, annualised by it. */
+  periodMs: number;
+}
+
+/** The whole report from what the pipeline or the backtester recorded: one function, so both agree. */
+export function buildPerformanceReport(input: PerformanceInput): PerformanceReport {
+  const trades = roundTrips(input.fills, (id) => input.contexts.get(id), input.marks);
+  const quotes = [...new Set([...Object.keys(input.equity), ...trades.map((t) => t.quote)])].sort();
+  const metrics = quotes.map((q) => computeMetrics(q, input.equity[q] ?? [], trades.filter((t) => t.quote === q), input.periodMs));
+  const contributions = pnlContributions(trades);
+  const ids = [...new Set([...(input.instanceIds ?? []), ...input.counters.keys(), ...contributions.keys()])].sort();
+  const instances: InstanceAttribution[] = ids.map((instanceId) => {
+    const c = input.counters.get(instanceId) ?? { buys: 0, sells: 0, scored: 0, hits: 0 };
+    const p = contributions.get(instanceId);
+    return { instanceId, votes: c.buys + c.sells, buys: c.buys, sells: c.sells, scored: c.scored, hitRate: c.scored > 0 ? c.hits / c.scored : null, trades: p?.trades ?? 0, pnl: p?.pnl ?? {} };
+  });
+  const spans = Object.values(input.equity).filter((c) => c.length > 0);
+  const from = spans.length > 0 ? Math.min(...spans.map((c) => c[0]!.ts)) : null;
+  const to = spans.length > 0 ? Math.max(...spans.map((c) => c[c.length - 1]!.ts)) : null;
+  return { generatedAt: input.generatedAt, metrics, instances, markets: marketBreakdown(trades, from, to), equity: { ...input.equity }, trades };
 }

@@ -47,6 +47,10 @@ export function keyspace(prefix: string) {
     requestBudget: (account: string) => `${root}:budget:tat:${account}`,
     requestBackOff: (account: string) => `${root}:budget:backoff:${account}`,
     breaker: (account: string) => `${root}:breaker:${account}`,
+    /** Live performance: per-instance vote and hit counters, the equity curve per currency, each order's reasons and voters. */
+    perfInstances: `${root}:perf:instances`,
+    perfEquity: (account: string, quote: string) => `${root}:perf:equity:${account}:${quote}`,
+    perfOrders: (account: string) => `${root}:perf:orders:${account}`,
   };
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../infra/logger.ts';
 import { assertNoEviction, createRedis, type Redis } from '../infra/redis.ts';
 import { CandleStore } from '../store/candleStore.ts';
 import { RiskStore } from '../store/riskStore.ts';
+import { PerformanceStore } from '../store/performanceStore.ts';
 import { DecisionStore } from '../store/decisionStore.ts';
 import { LedgerStore } from '../store/ledgerStore.ts';
 import { BotHealthStore, StatsStore } from '../store/statsStore.ts';
@@ -43,6 +44,7 @@ export interface Context {
   stats: StatsStore;
   health: BotHealthStore;
   risk: RiskStore;
+  performance: PerformanceStore;
   markets: Record<string, MarketRules>;
   replayFiles: ReplayFile[];
   /** The markets and timeframes this deployment trades: its replay files', or the ccxt feed's. */
@@ -81,6 +83,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
     stats: new StatsStore(redis, keys),
     health: new BotHealthStore(redis, keys),
     risk: new RiskStore(redis, keys),
+    performance: new PerformanceStore(redis, keys),
     markets,
     replayFiles,
     series: seriesOf(config, replayFiles),

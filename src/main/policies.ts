@@ -1,6 +1,8 @@
 import type { Config } from '../config/schema.ts';
 import type { AggregationPolicy } from '../coordinator/aggregate.ts';
 import type { RiskLimits } from '../risk/engine.ts';
+import type { DecideSettings } from '../coordinator/decide.ts';
+import type { MarketRules } from '../core/market.ts';
 import { timeframeMs } from '../core/timeframe.ts';
 
 /** The coordinator's policy for one market: the defaults with that market's overrides. */
@@ -35,5 +37,20 @@ export function riskLimitsOf(config: Config, timeframe: string): RiskLimits {
     volatilityTarget: r.volatilityTarget,
     maxVar: r.maxVar,
     var: { confidence: r.varConfidence, paths: r.monteCarloPaths, horizon: r.monteCarloHorizon, seed: 1 },
+  };
+}
+
+/** Everything the pure decision needs besides its input, for one timeframe. */
+export function decideSettingsOf(config: Config, timeframe: string, account: string, markets: Readonly<Record<string, MarketRules>>): DecideSettings {
+  const tfMs = timeframeMs(timeframe);
+  const { maxHoldCandles, ...exits } = config.risk.exits;
+  return {
+    account,
+    limits: riskLimitsOf(config, timeframe),
+    exits: { ...exits, maxHoldMs: maxHoldCandles * tfMs },
+    atrPeriod: config.risk.atrPeriod,
+    limitOrderMs: config.coordinator.limitOrderCandles * tfMs,
+    execution: { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate },
+    markets,
   };
 }

@@ -4,7 +4,9 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
 import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
-import { policyFor, riskLimitsOf } from './policies.ts';
+import { decideSettingsOf, policyFor } from './policies.ts';
+import type { Decision } from '../coordinator/decision.ts';
+import { decisionProgress } from '../../processors/common.ts';
 import { ModelStore } from '../store/modelStore.ts';
 import { quoteOf } from '../core/market.ts';
 import { withLock } from '../store/lock.ts';
@@ -100,12 +102,10 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
         decisions: ctx.decisions,
         stats: ctx.stats,
         queues: ctx.queues,
-        gateway: gateway!,
         instancesFor: async (symbol) => {
           const out = await inService.get();
           return instancesForMarket(enabled, symbol).filter((i) => !out.has(i.id));
         },
-        inventoryOf: (symbol, close) => inventoryOf(ctx, symbol, close),
         windowSize: ctx.config.bots.windowSize,
         log: ctx.log,
         now,
@@ -119,15 +119,13 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
         candles: ctx.candles,
         stats: ctx.stats,
         queues: ctx.queues,
-        markets: ctx.markets,
         risk: ctx.risk,
+        performance: ctx.performance,
+        gateway,
         policyFor: (symbol) => policyFor(ctx.config, symbol),
         trackRecord: ctx.config.coordinator.trackRecord,
-        limitsFor: (timeframe) => riskLimitsOf(ctx.config, timeframe),
+        settingsFor: (timeframe) => decideSettingsOf(ctx.config, timeframe, ctx.account, ctx.markets),
         riskWindows: ctx.config.risk,
-        exits: ctx.config.risk.exits,
-        limitOrderCandles: ctx.config.coordinator.limitOrderCandles,
-        execution: { slippageBps: ctx.config.paper.slippageBps, feeRate: ctx.config.paper.feeRate },
         account: ctx.account,
         lock: (name, fn) => withLock(ctx.redis, ctx.keys.lock(name), fn),
         log: ctx.log,
@@ -168,6 +166,15 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
         queues: ctx.queues,
         lock: (name, ttlMs, fn) => withLock(ctx.redis, ctx.keys.lock(name), fn, { ttlMs, waitMs: ttlMs }),
         trainTimeoutMs: ctx.config.bots.trainTimeoutMs,
+        inventoryAfter: async (symbol, timeframe, prevTs) => {
+          if (prevTs === null) return undefined;
+          const progress = await decisionProgress(ctx.queues, ctx.decisions, { symbol, timeframe, ts: prevTs });
+          if (progress === 'pending') return 'pending';
+          const decision = (await ctx.decisions.get(symbol, timeframe, prevTs)) as Partial<Decision> | undefined;
+          return typeof decision?.inventory === 'number' ? decision.inventory : undefined;
+        },
+        wakeMeAfter: (symbol, timeframe, ts, jobId) => ctx.decisions.markWaiting(symbol, timeframe, ts, { queue: QUEUE.analysis, jobId }),
+        inventoryNow: (symbol, close) => inventoryOf(ctx, symbol, close),
         log: ctx.log,
         now,
       }),

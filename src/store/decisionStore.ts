@@ -10,6 +10,12 @@ const DECISION_TTL_S = 7 * 86_400;
 const DECISION_LOG_MAX = 10_000;
 const WAITING_TTL_S = 3600;
 
+/** A job parked until a decision is made: woken (promoted) by the job that makes it. */
+export interface DecisionWaiter {
+  queue: string;
+  jobId: string;
+}
+
 /**
  * Records a decision only if none exists for that candle, counts it, and reserves its order as
  * pending in the ledger, in one step; with a fence, only while that lock is still held (-1 if not).
@@ -38,7 +44,6 @@ export interface StoredDecision {
   timeframe: string;
   candleTs: number;
   action: string;
-  [field: string]: unknown;
 }
 
 export class DecisionStore {
@@ -65,14 +70,21 @@ export class DecisionStore {
     return created === 1;
   }
 
-  /** Notes that the job deciding a later candle waits for the decision at `ts`. */
-  async markWaiting(symbol: string, timeframe: string, ts: number, jobId: string): Promise<void> {
-    await this.redis.set(this.keys.waitingSuccessor(marketKey(symbol), timeframe, ts), jobId, 'EX', WAITING_TTL_S);
+  /** Notes that a job (a later decision, or an analysis that needs this one's inventory) waits for the decision at `ts`. */
+  async markWaiting(symbol: string, timeframe: string, ts: number, waiter: DecisionWaiter): Promise<void> {
+    const key = this.keys.waitingSuccessor(marketKey(symbol), timeframe, ts);
+    await this.redis.multi().sadd(key, JSON.stringify([waiter.queue, waiter.jobId])).expire(key, WAITING_TTL_S).exec();
   }
 
-  /** The job waiting for the decision at `ts`, once (the note is removed). */
-  async takeWaiting(symbol: string, timeframe: string, ts: number): Promise<string | undefined> {
-    return (await this.redis.getdel(this.keys.waitingSuccessor(marketKey(symbol), timeframe, ts))) ?? undefined;
+  /** The jobs waiting for the decision at `ts`, once (the notes are removed). */
+  async takeWaiting(symbol: string, timeframe: string, ts: number): Promise<DecisionWaiter[]> {
+    const key = this.keys.waitingSuccessor(marketKey(symbol), timeframe, ts);
+    const result = await this.redis.multi().smembers(key).del(key).exec();
+    const members = (result?.[0]?.[1] as string[] | undefined) ?? [];
+    return members.map((raw) => {
+      const [queue, jobId] = JSON.parse(raw) as [string, string];
+      return { queue, jobId };
+    });
   }
 
   async get(symbol: string, timeframe: string, candleTs: number): Promise<StoredDecision | undefined> {

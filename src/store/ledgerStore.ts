@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Candle } from '../core/candle.ts';
 import { initialAccount, type AccountState } from '../core/ledger.ts';
-import type { Fill, OrderIntent, OrderRecord } from '../core/order.ts';
+import type { Fill, OrderIntent, OrderRecord, UnsettledIntent } from '../core/order.ts';
 import { toDecimal, toPlain } from '../core/precision.ts';
 import type { Keyspace } from '../infra/keys.ts';
 import type { CandleStore } from './candleStore.ts';
@@ -10,12 +10,8 @@ import { Script } from './script.ts';
 /** An order as stored: the venue's order record (src/core/order.ts). */
 export type StoredOrder = OrderRecord;
 
-export interface PendingOrder {
-  intent: OrderIntent;
-  timeframe: string;
-  /** Price the order was sized at (the decision candle's close). */
-  refPrice: number;
-}
+/** An order decided and not settled yet (src/core/order.ts). */
+export type PendingOrder = UnsettledIntent;
 
 /** Structurally the ccxt gateway's SendingOrder (store does not import exchange). */
 export interface SendingOrder {

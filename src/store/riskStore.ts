@@ -73,6 +73,12 @@ export class RiskStore {
     return { peak: Number(peak), dayStart: Number(dayStart) };
   }
 
+  /** The equity peak so far and the day's first reading, before this reading (undefined: none yet). */
+  async equityMemory(account: string, quote: string, day: string): Promise<{ peak: number | undefined; dayStart: number | undefined }> {
+    const [peak, dayStart] = await Promise.all([this.redis.hget(this.keys.equityPeak(account), quote), this.redis.hget(this.keys.dayStart(account), `${quote}:${day}`)]);
+    return { peak: peak === null ? undefined : Number(peak), dayStart: dayStart === null ? undefined : Number(dayStart) };
+  }
+
   async losses(account: string): Promise<LossRecord> {
     const [count, last] = await this.redis.hmget(this.keys.losses(account), 'consecutive', 'lastStopOutAt');
     return { consecutiveStopOuts: Number(count ?? 0), lastStopOutAt: last === null || last === undefined ? null : Number(last) };

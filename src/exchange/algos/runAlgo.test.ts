@@ -51,6 +51,16 @@ describe('execution algorithms on the paper venue', () => {
     ({ clientOrderId: 'qb-ADABTC-algo-parent', symbol: 'ADA/BTC', side: 'buy', type: 'market', amount: '3000', decisionTs: CANDLES[0]!.ts, reason: 'test', ...over }) as OrderIntent;
   const clock = { now: 1, startedAt: 1, realTime: false, pollMs: 100 };
 
+  /** Advances the algo, and hands the venue each later candle as the coordinator would, until it is done. */
+  async function runThroughCandles(intent: OrderIntent, plan: ReturnType<typeof planSlices>) {
+    let progress = await advanceAlgo(gateway, intent, '5m', plan, clock);
+    for (let i = 1; i < CANDLES.length && !progress.done; i++) {
+      await gateway.onCandle('ADA/BTC', '5m', CANDLES[i]!, 1);
+      progress = await advanceAlgo(gateway, intent, '5m', plan, clock);
+    }
+    return progress;
+  }
+
   it('stops at a child the venue refuses, listing the ones never sent', async () => {
     const offTick = parent({ type: 'limit', price: '0.0000512345678' } as Partial<OrderIntent>);
     const plan = planSlices({ ...offTick, price: '0.00005123' } as OrderIntent, '0.00005', ADA, { kind: 'twap', ...settings });
@@ -62,7 +72,7 @@ describe('execution algorithms on the paper venue', () => {
   it('fills the TWAP children one candle apart, at each candle open, summing to the parent', async () => {
     const plan = planSlices(parent(), String(CANDLES[0]!.close), ADA, { kind: 'twap', ...settings });
     expect(plan.algo).toBe('twap');
-    const progress = await advanceAlgo(gateway, parent(), '5m', plan, clock);
+    const progress = await runThroughCandles(parent(), plan);
     expect(progress.done).toBe(true);
     const fills = await ledger.fills();
     expect(fills.map((f) => f.ts)).toEqual([CANDLES[1]!.ts, CANDLES[2]!.ts, CANDLES[3]!.ts]);
@@ -77,9 +87,9 @@ describe('execution algorithms on the paper venue', () => {
     const intent = parent({ type: 'limit', price: (CANDLES[0]!.high * 1.05).toFixed(8) } as Partial<OrderIntent>);
     const plan = planSlices(intent, String(CANDLES[0]!.close), ADA, { kind: 'iceberg', ...settings });
     expect(plan.children.map((c) => c.amount)).toEqual(['1500', '1500']);
-    // Candles are stored already: the first child fills on the one after the decision, and only
-    // then is the second sent, to fill on the candles after that fill.
-    const progress = await advanceAlgo(gateway, intent, '5m', plan, clock);
+    // The first child fills on the candle after the decision, and only then is the second sent,
+    // to fill on the candles after that fill.
+    const progress = await runThroughCandles(intent, plan);
     expect(progress.done).toBe(true);
     const fills = await ledger.fills();
     expect(fills.map((f) => f.clientOrderId)).toEqual(plan.children.map((c) => c.clientOrderId));

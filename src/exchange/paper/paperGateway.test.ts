@@ -128,16 +128,30 @@ describe('limit orders on the paper venue', () => {
     expect(await v.ledger.openOrderCount()).toBe(0);
   });
 
-  it('matches the candles stored before it was placed, in order, when it is placed', async () => {
+  it('fills nothing when placed, and catches up in order on the next candle it is given', async () => {
     const v = await venue();
     for (let i = 0; i <= 3; i++) await storeAndTick(v, i);
     const { order } = await place(v, limit());
-    expect(order).toMatchObject({ status: 'filled', fillCount: 2, matchedThrough: C3.ts });
+    // Placement never fills: the account changes only when a candle is decided, in candle order.
+    expect(order).toMatchObject({ status: 'open', fillCount: 0 });
+    expect(await v.ledger.fills()).toEqual([]);
+    const [after] = await v.gateway.onCandle('ADA/BTC', '5m', C3, 2000);
+    expect(after).toMatchObject({ status: 'filled', fillCount: 2, matchedThrough: C3.ts });
     expect((await v.ledger.fills()).map((f) => [f.ts, f.amount])).toEqual([
       [C2.ts, String(PART2)],
       [C3.ts, String(PART3)],
     ]);
     expect(await place(v, limit())).toMatchObject({ duplicate: true, order: { status: 'filled' } });
+  });
+
+  it('fills a market order placed after its next candle was stored at that candle, on the next call', async () => {
+    const v = await venue();
+    for (let i = 0; i <= 2; i++) await store(v, i);
+    const { order } = await place(v, { clientOrderId: 'qb-ADABTC-market-0001', symbol: 'ADA/BTC', side: 'buy', type: 'market', amount: '1000', decisionTs: C0.ts, reason: 'test' });
+    expect(order.status).toBe('open');
+    expect(await v.ledger.fills()).toEqual([]);
+    await v.gateway.onCandle('ADA/BTC', '5m', C2, 2000);
+    expect((await v.ledger.fills()).map((f) => [f.ts, f.amount])).toEqual([[C1.ts, '1000']]);
   });
 
   it('gives the same fills whatever order the candles are delivered in', async () => {

@@ -24,10 +24,14 @@ const MAX_CANDLES_PER_MATCH = 1000;
 /**
  * The paper exchange. A market order rests until the first candle after its decision candle and
  * fills at that candle's open (the first price the bot could really have had), with slippage and
- * taker fee, to the market's precision; whichever comes second, the order or the candle, fills
- * it. A limit order rests from placement and is matched, candle by candle in time order, against
- * every stored candle after its decision candle (those stored before it was placed too), filling
- * in parts at maker fee until it is filled, expires, is cancelled or the account cannot take more.
+ * taker fee, to the market's precision. A limit order rests from placement and is matched, candle
+ * by candle in time order, against every candle after its decision candle, filling in parts at
+ * maker fee until it is filled, expires, is cancelled or the account cannot take more.
+ *
+ * Fills happen only in `onCandle`, which the pipeline calls when it decides on that candle (and
+ * the backtester at the same point of its loop): the account then changes at the same point of
+ * the candle sequence however far ahead of the decisions the feed and the orders run. A late
+ * order still fills at the right candle's prices, on the next call.
  */
 export class PaperGateway implements ExchangeGateway {
   private readonly limitFillShare: number;
@@ -52,9 +56,8 @@ export class PaperGateway implements ExchangeGateway {
     if (intent.type === 'limit') {
       const invalid = checkLimitOrder(intent, rules, this.makerFee(rules));
       if (invalid) return { order: await this.reject(order, invalid, now), duplicate: false };
-      return { order: await this.matchLimit(order, rules, Number.POSITIVE_INFINITY, now), duplicate: false };
     }
-    return { order: await this.tryFill(order, rules, now), duplicate: false };
+    return { order, duplicate: false };
   }
 
   findOrder(clientOrderId: string): Promise<OrderRecord | undefined> {
