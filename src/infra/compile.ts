@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,19 @@ export function projectRoot(): string {
   return dir;
 }
 
+let coreDigestOnce: string | undefined;
+
+/** A digest of every source file in src/core, read once per process. */
+function coreDigest(): string {
+  if (coreDigestOnce === undefined) {
+    const dir = join(projectRoot(), 'src', 'core');
+    const hash = createHash('sha256');
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts')).sort()) hash.update(name).update(readFileSync(join(dir, name)));
+    coreDigestOnce = hash.digest('hex');
+  }
+  return coreDigestOnce;
+}
+
 export class CompileError extends Error {
   override readonly name = 'CompileError';
 }
@@ -29,11 +42,12 @@ export class CompileError extends Error {
 /**
  * Bundles one TypeScript entry with the project code it imports (packages stay imports, resolved
  * from the project's node_modules) into node_modules/.cache/quorum/<group>/<hash>.mjs, where the
- * hash covers the entry's path and the contents of `inputs` (default: just the entry). Returns
- * the output file; a syntax or import error is a CompileError that names file, line and column.
+ * hash covers the entry's path, the contents of `inputs` (default: just the entry) and of src/core
+ * (the only project code that bots and bot threads may import, and which is bundled into them).
+ * Returns the output file; a syntax or import error is a CompileError that names file, line and column.
  */
 export async function compileModule(group: string, entry: string, inputs: readonly string[] = [entry]): Promise<string> {
-  const hash = createHash('sha256').update(entry);
+  const hash = createHash('sha256').update(entry).update(coreDigest());
   for (const f of inputs) hash.update(f).update(readFileSync(f));
   const out = join(projectRoot(), 'node_modules', '.cache', 'quorum', group, `${hash.digest('hex').slice(0, 20)}.mjs`);
   if (existsSync(out)) return out;

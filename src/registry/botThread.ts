@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { BotDefinition } from '../core/bot.ts';
 import type { CandleWindow } from '../core/candle.ts';
-import { SignalSchema } from '../core/signal.ts';
+import { analyzeWith, checkParams, messageOf, trainWith } from '../core/botCall.ts';
 import type { Signal } from '../core/signal.ts';
 
 export interface ThreadData {
@@ -67,14 +67,6 @@ function post(message: ThreadMessage): void {
   port!.postMessage(message);
 }
 
-function messageOf(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message || error.name : String(error);
-  } catch {
-    return 'a value that cannot be shown';
-  }
-}
-
 async function run(msg: RunMessage): Promise<void> {
   const { callId } = msg;
   let bot: BotDefinition;
@@ -86,51 +78,17 @@ async function run(msg: RunMessage): Promise<void> {
   }
   // From here on, synchronous to the end: the runner's time budget starts now.
   post({ type: 'started', callId });
-  const parsed = bot.params.safeParse(msg.params);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${['params', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
-    post({ type: 'result', callId, ok: false, kind: 'failed', message: `rejected its params: ${why}` });
-    return;
-  }
+  const params = checkParams(bot, msg.params);
   const candles = unpack(msg.length, msg.columns);
-  if (msg.mode === 'train') {
-    if (!bot.model) {
-      post({ type: 'result', callId, ok: false, kind: 'failed', message: 'has no model to train' });
-      return;
-    }
-    let model: unknown;
-    try {
-      model = bot.model.train({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data });
-      // It is stored as JSON: anything that does not survive the trip is refused here, not later.
-      model = JSON.parse(JSON.stringify(model ?? null));
-    } catch (error) {
-      post({ type: 'result', callId, ok: false, kind: 'failed', message: `train: ${messageOf(error)}` });
-      return;
-    }
-    post({ type: 'result', callId, ok: true, model });
-    return;
-  }
-  const others = Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o.length, o.columns)]));
-  let output: unknown;
-  try {
-    output = bot.analyze({ symbol: msg.symbol, timeframe: msg.timeframe, candles, params: parsed.data, others, inventory: msg.inventory, model: msg.model ?? undefined });
-  } catch (error) {
-    post({ type: 'result', callId, ok: false, kind: 'failed', message: messageOf(error) });
-    return;
-  }
-  if (output !== null && typeof output === 'object' && typeof (output as { then?: unknown }).then === 'function') {
-    // Keep a rejected promise from crashing the thread as an unhandled rejection.
-    Promise.resolve(output).catch(() => undefined);
-    post({ type: 'result', callId, ok: false, kind: 'output', problems: ['analyze returned a Promise; it must return a signal synchronously'] });
-    return;
-  }
-  const checked = SignalSchema.safeParse(output);
-  if (!checked.success) {
-    const problems = checked.error.issues.map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(signal)'}: ${i.message}`);
-    post({ type: 'result', callId, ok: false, kind: 'output', problems });
-    return;
-  }
-  post({ type: 'result', callId, ok: true, signal: checked.data });
+  const call = { symbol: msg.symbol, timeframe: msg.timeframe, params: msg.params, candles };
+  const result = !params.ok
+    ? params
+    : msg.mode === 'train'
+      ? trainWith(bot, call, params.value)
+      : analyzeWith(bot, { ...call, others: Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o.length, o.columns)])), inventory: msg.inventory, model: msg.model }, params.value);
+  if (!result.ok) post(result.kind === 'failed' ? { type: 'result', callId, ok: false, kind: 'failed', message: result.message } : { type: 'result', callId, ok: false, kind: 'output', problems: result.problems });
+  else if (msg.mode === 'train') post({ type: 'result', callId, ok: true, model: result.value });
+  else post({ type: 'result', callId, ok: true, signal: result.value as Signal });
 }
 
 function unpack(n: number, col: Float64Array): CandleWindow {
