@@ -18,6 +18,7 @@ export const REPORT_SCRIPT = `
 (function () {
   'use strict';
   var LC = window.LightweightCharts;
+  // No dashed last-value lines across the plot: the curves themselves carry the information.
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var colors = data.colors;
 
@@ -37,12 +38,12 @@ export const REPORT_SCRIPT = `
 
   data.equity.forEach(function (e) {
     var c = chart(e.equityId, fixed(e.precision));
-    c.addSeries(LC.LineSeries, { color: colors.equity, lineWidth: 2, priceFormat: format(e.precision) }).setData(e.equity);
+    c.addSeries(LC.LineSeries, { color: colors.equity, lineWidth: 2, priceLineVisible: false, priceFormat: format(e.precision) }).setData(e.equity);
     c.timeScale().fitContent();
     var d = chart(e.drawdownId, function (x) { return x.toFixed(2) + ' %'; });
     d.addSeries(LC.AreaSeries, {
       lineColor: colors.drawdown, lineWidth: 2, topColor: 'rgba(198, 40, 40, 0.05)', bottomColor: 'rgba(198, 40, 40, 0.4)',
-      invertFilledArea: true, priceFormat: format(2),
+      invertFilledArea: true, priceLineVisible: false, priceFormat: format(2),
     }).setData(e.drawdown);
     d.timeScale().fitContent();
   });
@@ -51,7 +52,7 @@ export const REPORT_SCRIPT = `
     var c = chart(m.id, fixed(m.precision));
     var series = c.addSeries(LC.CandlestickSeries, {
       upColor: colors.candleUp, downColor: colors.candleDown, borderVisible: false,
-      wickUpColor: colors.candleUp, wickDownColor: colors.candleDown, priceFormat: format(m.precision),
+      wickUpColor: colors.candleUp, wickDownColor: colors.candleDown, priceLineVisible: false, priceFormat: format(m.precision),
     });
     series.setData(m.candles);
     LC.createSeriesMarkers(series, m.markers.map(function (k) {
