@@ -220,4 +220,18 @@ describe('the backtest report folder', () => {
     expect(problems).toEqual([]);
     expect(network).toEqual([]);
   });
+
+  it('report.html of a run with no trades, equity or candles opens without errors and says so', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'quorum-report-empty-'));
+    await writeReport(empty, { title: 'Nothing happened', report: { generatedAt: Date.UTC(2026, 0, 2), metrics: [], instances: [], markets: [], equity: {}, trades: [] }, config: {}, prices: {} });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    await page.goto(pathToFileURL(join(empty, 'report.html')).href);
+    await page.waitForSelector('body[data-charts-ready="true"]', { timeout: 15_000 });
+    expect(await page.locator('.chart').count()).toBe(0);
+    expect(await page.locator('h2:has-text("Trades") + p').textContent()).toBe('No trades.');
+    expect(problems).toEqual([]);
+  });
 });

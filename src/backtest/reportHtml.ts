@@ -51,6 +51,7 @@ function candleTimeAt(candles: readonly Candle[], ts: number): number | undefine
   return found;
 }
 
+/** Entry and exit markers of a market's trades on its candles (sorted oldest first), in time order. */
 export function tradeMarkers(candles: readonly Candle[], trades: readonly Trade[]): Marker[] {
   const markers: Marker[] = [];
   for (const t of trades) {
@@ -173,7 +174,7 @@ export function renderReportHtml(input: ReportHtmlInput): string {
   });
   const symbols = [...new Set([...Object.keys(input.prices), ...report.trades.map((t) => t.symbol)])].sort();
   const marketCharts = symbols.flatMap((symbol, i) => {
-    const candles = input.prices[symbol] ?? [];
+    const candles = [...(input.prices[symbol] ?? [])].sort((a, b) => a.ts - b.ts);
     if (candles.length === 0) return [];
     return [{
       symbol,
@@ -241,10 +242,10 @@ ${tradesTable(report.trades)}
 `;
 }
 
-/** Candles for the chart: whole seconds, one per time (the first of a repeated time is kept, as the feed does). */
+/** Candles (sorted) for the chart: whole seconds, one per time (the first of a repeated time is kept, as the feed does). */
 function dedupeCandles(candles: readonly Candle[]): Array<{ time: number; open: number; high: number; low: number; close: number }> {
   const out: Array<{ time: number; open: number; high: number; low: number; close: number }> = [];
-  for (const c of [...candles].sort((a, b) => a.ts - b.ts)) {
+  for (const c of candles) {
     const t = Math.floor(c.ts / 1000);
     if (out.length > 0 && out[out.length - 1]!.time === t) continue;
     out.push({ time: t, open: c.open, high: c.high, low: c.low, close: c.close });
