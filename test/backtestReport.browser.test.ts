@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -129,6 +129,9 @@ describe('the backtest report folder', () => {
 
   afterAll(async () => {
     await browser?.close();
+    // QUORUM_KEEP_REPORT=1 keeps the folder (with screenshot.png) to look at.
+    if (process.env.QUORUM_KEEP_REPORT === '1') console.log(`report kept in ${folder}`);
+    else rmSync(folder, { recursive: true, force: true });
   });
 
   it('holds report.json, trades.csv and equity.csv that agree with the report and mask secrets', () => {
@@ -233,5 +236,6 @@ describe('the backtest report folder', () => {
     expect(await page.locator('.chart').count()).toBe(0);
     expect(await page.locator('h2:has-text("Trades") + p').textContent()).toBe('No trades.');
     expect(problems).toEqual([]);
+    rmSync(empty, { recursive: true, force: true });
   });
 });
