@@ -12,13 +12,15 @@ export interface ReportFilesInput {
   /** The configuration of the run (secret-looking values are masked again before writing). */
   config: unknown;
   prices: Readonly<Record<string, readonly Candle[]>>;
+  /** What ran, besides the config: data files, time range, candles, counts (merged into report.json's meta). */
+  run?: Record<string, unknown> | undefined;
 }
 
 export const REPORT_FILES = ['report.json', 'trades.csv', 'equity.csv', 'report.html'] as const;
 
 /** The content of report.json: what ran (meta, config) and everything it produced (report). */
 export interface ReportJson {
-  meta: { title: string; generatedAt: string; files: readonly string[] };
+  meta: { title: string; generatedAt: string; files: readonly string[]; run?: Record<string, unknown> | undefined };
   config: unknown;
   report: PerformanceReport;
 }
@@ -31,7 +33,7 @@ export interface ReportJson {
 export async function writeReport(folder: string, input: ReportFilesInput): Promise<{ folder: string; files: string[] }> {
   const config = maskSecretValues(input.config);
   const json: ReportJson = {
-    meta: { title: input.title, generatedAt: new Date(input.report.generatedAt).toISOString(), files: REPORT_FILES },
+    meta: { title: input.title, generatedAt: new Date(input.report.generatedAt).toISOString(), files: REPORT_FILES, ...(input.run ? { run: input.run } : {}) },
     config,
     report: input.report,
   };

@@ -27,6 +27,7 @@ import { BotHealthStore } from '../store/statsStore.ts';
 import { discoverBots } from '../registry/discover.ts';
 import { AuditLog } from '../store/auditLog.ts';
 import { compileThreadEntry } from '../registry/runner.ts';
+import { addBacktestCommand } from './backtestCommand.ts';
 
 const program = new Command('quorum')
   .description('Quorum: many bots vote, a coordinator decides, risk sizes, execution trades (paper or ccxt).')
@@ -348,6 +349,8 @@ program
       await failStartup(error, life);
     }
   });
+
+addBacktestCommand(program, globals);
 
 const auditCommand = program.command('audit').description('the hash-chained audit log of orders, fills, breaker changes and reconciliations');
 auditCommand

@@ -4,6 +4,7 @@ import type { RiskLimits } from '../risk/engine.ts';
 import type { DecideSettings } from '../coordinator/decide.ts';
 import type { MarketRules } from '../core/market.ts';
 import { timeframeMs } from '../core/timeframe.ts';
+import type { PaperVenueOptions } from '../exchange/paper/paperGateway.ts';
 
 /** The coordinator's policy for one market: the defaults with that market's overrides. */
 export function policyFor(config: Config, symbol: string): AggregationPolicy {
@@ -53,4 +54,9 @@ export function decideSettingsOf(config: Config, timeframe: string, account: str
     execution: { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate },
     markets,
   };
+}
+
+/** The paper venue's fill model settings (the pipeline's paper venue and the backtester share them). */
+export function paperVenueOptionsOf(config: Config): PaperVenueOptions {
+  return { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate, limitFillShare: config.paper.limitFillShare };
 }

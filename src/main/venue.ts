@@ -1,3 +1,4 @@
+import { paperVenueOptionsOf } from './policies.ts';
 import ccxt from 'ccxt';
 import type { Queue } from 'bullmq';
 import type { Config } from '../config/schema.ts';
@@ -79,7 +80,7 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
   if (config.exchange.mode === 'paper') {
     // Paper trading on live candles takes the exchange's real market rules (public endpoints, no keys); on replayed ones, data/markets.json's.
     const markets = config.feed.source === 'ccxt' ? venueMarkets(await connectVenue(ctx, audit, false).client.loadMarkets(), tradedSymbols(ctx), config.exchange.id) : ctx.markets;
-    const gateway = new PaperGateway(ctx.account, ctx.ledger, markets, { slippageBps: config.paper.slippageBps, feeRate: config.paper.feeRate, limitFillShare: config.paper.limitFillShare });
+    const gateway = new PaperGateway(ctx.account, ctx.ledger, markets, paperVenueOptionsOf(config));
     return { gateway, markets, audit, close: () => audit.close() };
   }
   const problems = venueStartProblems(config, options);

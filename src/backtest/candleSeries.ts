@@ -1,0 +1,72 @@
+import type { Candle, CandleWindow } from '../core/candle.ts';
+
+const COLUMNS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+/**
+ * One market's candles as the backtest has seen them so far, in growable typed columns. Reads
+ * answer exactly what the pipeline's Redis series answers (the last `n` candles up to a time),
+ * but as copies: a bot that writes into its window cannot change what the others see.
+ */
+export class CandleSeries {
+  private columns: Record<(typeof COLUMNS)[number], Float64Array>;
+  length = 0;
+
+  constructor(capacity = 1024) {
+    this.columns = Object.fromEntries(COLUMNS.map((c) => [c, new Float64Array(capacity)])) as CandleSeries['columns'];
+  }
+
+  append(candle: Candle): void {
+    if (this.length > 0 && candle.ts <= this.columns.ts[this.length - 1]!) {
+      throw new Error(`candle ${candle.ts} is not after the last one of the series (${this.columns.ts[this.length - 1]})`);
+    }
+    if (this.length === this.columns.ts.length) {
+      for (const c of COLUMNS) {
+        const grown = new Float64Array(this.length * 2);
+        grown.set(this.columns[c]);
+        this.columns[c] = grown;
+      }
+    }
+    for (const c of COLUMNS) this.columns[c][this.length] = candle[c];
+    this.length++;
+  }
+
+  /** Index of the last candle at or before `ts`, or -1. */
+  private indexAtOrBefore(ts: number): number {
+    let lo = 0;
+    let hi = this.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.columns.ts[mid]! <= ts) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** The last `n` candles at or before `ts`, oldest first (a copy). */
+  window(ts: number, n: number): CandleWindow {
+    const end = this.indexAtOrBefore(ts) + 1;
+    const start = Math.max(0, end - n);
+    const w = { length: end - start } as CandleWindow;
+    for (const c of COLUMNS) w[c] = this.columns[c].slice(start, end);
+    return w;
+  }
+
+  /** The first candle after `ts`, if seen. */
+  nextAfter(ts: number): Candle | undefined {
+    const i = this.indexAtOrBefore(ts) + 1;
+    if (i >= this.length) return undefined;
+    return this.at(i);
+  }
+
+  latest(): Candle | undefined {
+    return this.length > 0 ? this.at(this.length - 1) : undefined;
+  }
+
+  private at(i: number): Candle {
+    const c = this.columns;
+    return { ts: c.ts[i]!, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, volume: c.volume[i]! };
+  }
+}

@@ -1,0 +1,402 @@
+import { Decimal } from 'decimal.js';
+import { aggregate, type Abstention, type AggregationPolicy, type Vote } from '../coordinator/aggregate.ts';
+import { decide, intentOf, marketsToWatch, marksFrom, riskLookback, utcDay, type DecideSettings, type LossRecord } from '../coordinator/decide.ts';
+import { newDecision, type Decision } from '../coordinator/decision.ts';
+import { scoreVotes, type TrackRecord } from '../coordinator/trackRecord.ts';
+import type { BotDefinition, BotFamily, BotRole } from '../core/bot.ts';
+import { analyzeWith, checkParams, trainWith, type BotCallResult } from '../core/botCall.ts';
+import type { Candle, CandleWindow } from '../core/candle.ts';
+import { initialAccount, type AccountState } from '../core/ledger.ts';
+import { quoteOf, type MarketRules } from '../core/market.ts';
+import type { UnsettledIntent } from '../core/order.ts';
+import { orderContextOf, scoreCounts, voteCounts, type EquityPoint, type InstanceCounters } from '../core/performance.ts';
+import type { OrderContext } from '../core/roundTrips.ts';
+import type { Signal } from '../core/signal.ts';
+import { timeframeMs } from '../core/timeframe.ts';
+import { PaperGateway, type PaperVenueOptions } from '../exchange/paper/paperGateway.ts';
+import type { PositionWatch } from '../risk/exits.ts';
+import { CandleSeries } from './candleSeries.ts';
+import { MemoryBook } from './memoryBook.ts';
+
+/**
+ * The backtester: the pipeline's decision sequence run in one process with a simulated clock.
+ * For every candle, in the replay's order, it does what the pipeline's stages do (the paper venue
+ * fills on the candle, each bot instance runs on its window, the coordinator scores and
+ * aggregates the votes, the pure decision applies the risk engine, the order goes to the paper
+ * venue) with the same pure code and the same fill model; only storage (memory instead of Redis)
+ * and the clock (candle time instead of the wall clock) differ. A replay through the queues and a
+ * backtest of the same candles therefore give the same orders and fills (test/parity.e2e.test.ts).
+ *
+ * Bots run in this thread, synchronously: fast, but a bot that hangs hangs the backtest (the
+ * pipeline's thread pool and time budget are what contain that live).
+ */
+
+/** A configured bot instance as the backtest needs it (structurally the registry's BotInstance). */
+export interface BacktestInstance {
+  id: string;
+  botId: string;
+  family: BotFamily;
+  role: BotRole;
+  markets: string[];
+  params: Record<string, unknown>;
+  weight: number;
+  warmup: number;
+  enabled: boolean;
+  otherMarkets: Record<string, string[]>;
+  model: { trainingWindow: number; retrainEvery: number } | null;
+}
+
+export interface BacktestStep {
+  symbol: string;
+  timeframe: string;
+  candle: Candle;
+  prevTs: number | null;
+}
+
+export interface BacktestSetup {
+  account: string;
+  balances: Record<string, string>;
+  markets: Readonly<Record<string, MarketRules>>;
+  instances: readonly BacktestInstance[];
+  bots: Readonly<Record<string, BotDefinition>>;
+  policyFor(symbol: string): AggregationPolicy;
+  settingsFor(timeframe: string): DecideSettings;
+  trackRecord: { horizonCandles: number; halfLife: number };
+  riskWindows: { atrPeriod: number; correlationLookback: number };
+  /** bots.windowSize: the most candles a bot's window holds. */
+  windowSize: number;
+  /** Consecutive failures that take an instance out of service (bots.quarantineAfter). */
+  quarantineAfter: number;
+  venue: PaperVenueOptions;
+  /** Seen by every bot call and risk read: the no-lookahead test listens here. */
+  onRead?: ((read: { by: string; symbol: string; decisionTs: number; lastTs: number | null }) => void) | undefined;
+}
+
+export interface BacktestRecord {
+  decisions: Decision[];
+  book: MemoryBook;
+  equity: Record<string, EquityPoint[]>;
+  counters: Map<string, InstanceCounters>;
+  contexts: Map<string, OrderContext>;
+  /** Last close of every market (what open trades are valued at). */
+  marks: Record<string, string>;
+  /** Candles seen per market, for the report's price charts. */
+  series: Map<string, CandleSeries>;
+  /** Bot failures: instance → count and last message. */
+  botFailures: Map<string, { count: number; last: string }>;
+  quarantined: string[];
+  /** Bot evaluations made (one per instance per candle it ran on). */
+  evaluations: number;
+  periodMs: number;
+}
+
+export class BacktestLookaheadError extends Error {
+  override readonly name = 'BacktestLookaheadError';
+}
+
+const seriesKey = (symbol: string, timeframe: string) => `${timeframe} ${symbol}`;
+const decisionKey = (symbol: string, timeframe: string, ts: number) => `${timeframe} ${symbol} ${ts}`;
+
+export class BacktestEngine {
+  private readonly series = new Map<string, CandleSeries>();
+  private readonly book: MemoryBook;
+  private readonly gateway: PaperGateway;
+  private readonly decisions = new Map<string, Decision>();
+  private readonly decisionLog: Decision[] = [];
+  private readonly trackRecords = new Map<string, Map<string, TrackRecord>>();
+  private readonly scored = new Set<string>();
+  private readonly watches = new Map<string, PositionWatch>();
+  private losses: LossRecord = { consecutiveStopOuts: 0, lastStopOutAt: null };
+  private readonly peaks = new Map<string, number>();
+  private readonly dayStarts = new Map<string, number>();
+  private readonly models = new Map<string, unknown>();
+  private readonly params = new Map<string, BotCallResult<unknown>>();
+  private readonly streaks = new Map<string, number>();
+  private readonly quarantined = new Set<string>();
+  private readonly failures = new Map<string, { count: number; last: string }>();
+  private readonly counters = new Map<string, InstanceCounters>();
+  private readonly contexts = new Map<string, OrderContext>();
+  private readonly equity: Record<string, EquityPoint[]> = {};
+  private readonly lastClose = new Map<string, number>();
+  /** The close each order was decided at (what unsettled buys reserve cash by). */
+  private readonly refPrices = new Map<string, number>();
+  /** The quote currencies of the markets traded: the currencies equity is tracked in. */
+  private readonly quotes: string[];
+  private evaluations = 0;
+  private periodMs = 0;
+  /** The candle being decided: nothing may read past it. */
+  private decisionTs = -Infinity;
+
+  constructor(private readonly setup: BacktestSetup) {
+    this.book = new MemoryBook(initialAccount(setup.balances), (symbol, timeframe, ts) => this.seriesOf(symbol, timeframe).nextAfter(ts));
+    this.gateway = new PaperGateway(setup.account, this.book, { ...setup.markets }, setup.venue);
+    this.quotes = [...new Set(setup.instances.flatMap((i) => i.markets.map(quoteOf)))].sort();
+    for (const i of setup.instances) {
+      const bot = setup.bots[i.botId];
+      this.params.set(i.id, bot ? checkParams(bot, i.params) : { ok: false, kind: 'failed', message: `bot "${i.botId}" is not loaded` });
+    }
+  }
+
+  /** Runs every step in order; `onProgress` is told after each. */
+  async run(steps: readonly BacktestStep[], onProgress?: (done: number, total: number) => void): Promise<BacktestRecord> {
+    for (let k = 0; k < steps.length; k++) {
+      await this.step(steps[k]!);
+      onProgress?.(k + 1, steps.length);
+    }
+    const marks = Object.fromEntries([...this.lastClose].map(([symbol, close]) => [symbol, String(close)]));
+    return {
+      decisions: this.decisionLog,
+      book: this.book,
+      equity: this.equity,
+      counters: this.counters,
+      contexts: this.contexts,
+      marks,
+      series: this.series,
+      botFailures: this.failures,
+      quarantined: [...this.quarantined],
+      evaluations: this.evaluations,
+      periodMs: this.periodMs,
+    };
+  }
+
+  private seriesOf(symbol: string, timeframe: string): CandleSeries {
+    let s = this.series.get(seriesKey(symbol, timeframe));
+    if (!s) this.series.set(seriesKey(symbol, timeframe), (s = new CandleSeries()));
+    return s;
+  }
+
+  /** A window up to `ts`, checked against the decision time. */
+  private window(by: string, symbol: string, timeframe: string, ts: number, n: number): CandleWindow {
+    const w = this.seriesOf(symbol, timeframe).window(ts, n);
+    const lastTs = w.length > 0 ? w.ts[w.length - 1]! : null;
+    this.setup.onRead?.({ by, symbol, decisionTs: this.decisionTs, lastTs });
+    if (lastTs !== null && lastTs > this.decisionTs) throw new BacktestLookaheadError(`${by} read ${symbol} at ${lastTs}, after the decision candle ${this.decisionTs}`);
+    return w;
+  }
+
+  async step({ symbol, timeframe, candle, prevTs }: BacktestStep): Promise<void> {
+    const tfMs = timeframeMs(timeframe);
+    this.periodMs = this.periodMs === 0 ? tfMs : Math.min(this.periodMs, tfMs);
+    this.seriesOf(symbol, timeframe).append(candle);
+    this.lastClose.set(symbol, candle.close);
+    this.decisionTs = candle.ts;
+    // The simulated clock: the candle has closed.
+    const now = candle.ts + tfMs;
+
+    // The paper venue fills this market's resting orders on this candle, before anything decides.
+    await this.gateway.onCandle(symbol, timeframe, candle, now);
+
+    const instances = this.setup.instances.filter((i) => i.enabled && i.markets.includes(symbol) && !this.quarantined.has(i.id));
+    const { votes, abstentions } = this.analyse(instances, symbol, timeframe, candle, prevTs);
+    const records = this.scoreEarlierVotes(symbol, timeframe, candle) ?? this.recordsOf(symbol, timeframe);
+    const consensus = aggregate(votes, this.setup.policyFor(symbol), records);
+    const decision = newDecision({ symbol, timeframe, candleTs: candle.ts }, consensus, votes, abstentions, { decidedAt: now, latencyMs: 0 });
+
+    const held = this.book.account.positions[symbol]?.amount ?? '0';
+    // As the pipeline: a hold in a market not held and not watched changes nothing.
+    if (!(consensus.action === 'hold' && new Decimal(held).isZero() && !this.watches.has(symbol))) this.decideTrade(decision, consensus, records, candle);
+    await this.commit(decision, now);
+    this.observeEquity(candle.ts);
+  }
+
+  /** Every instance's vote on this candle, as the analysis stage gives them (failures abstain). */
+  private analyse(instances: readonly BacktestInstance[], symbol: string, timeframe: string, candle: Candle, prevTs: number | null): { votes: Vote[]; abstentions: Abstention[] } {
+    const votes: Vote[] = [];
+    const abstentions: Abstention[] = [];
+    for (const i of instances) {
+      const windowSize = Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
+      const candles = this.window(i.id, symbol, timeframe, candle.ts, windowSize);
+      if (candles.length < i.warmup) {
+        abstentions.push({ instanceId: i.id, why: `warming up: ${candles.length} of ${i.warmup} candles` });
+        continue;
+      }
+      const outcome = this.runBot(i, symbol, timeframe, candle, candles, prevTs);
+      if (outcome.ok) {
+        this.streaks.set(i.id, 0);
+        votes.push({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role, ...outcome.value });
+      } else {
+        const message = outcome.kind === 'failed' ? outcome.message : `returned an invalid signal: ${outcome.problems.join('; ')}`;
+        const failure = this.failures.get(i.id) ?? { count: 0, last: '' };
+        this.failures.set(i.id, { count: failure.count + 1, last: message });
+        const streak = (this.streaks.get(i.id) ?? 0) + 1;
+        this.streaks.set(i.id, streak);
+        if (streak >= this.setup.quarantineAfter) this.quarantined.add(i.id);
+        abstentions.push({ instanceId: i.id, why: `failed: ${i.id}: ${message}` });
+      }
+    }
+    votes.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    abstentions.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    return { votes, abstentions };
+  }
+
+  private runBot(i: BacktestInstance, symbol: string, timeframe: string, candle: Candle, candles: CandleWindow, prevTs: number | null): BotCallResult<Signal> {
+    const params = this.params.get(i.id)!;
+    if (!params.ok) return params;
+    const bot = this.setup.bots[i.botId]!;
+    const others: Record<string, CandleWindow> = {};
+    for (const other of i.otherMarkets[symbol] ?? []) {
+      const w = this.window(i.id, other, timeframe, candle.ts, Math.min(this.setup.windowSize, Math.max(i.warmup, 1)));
+      if (w.length > 0) others[other] = w;
+    }
+    const inventory = i.family === 'market-making' ? this.inventoryFor(symbol, timeframe, prevTs, candle.close) : 0;
+    let model: unknown;
+    if (i.model) {
+      const trained = this.modelFor(i, bot, params.value, symbol, timeframe, candle.ts);
+      if (!trained.ok) return trained;
+      model = trained.value;
+    }
+    this.evaluations++;
+    return analyzeWith(bot, { symbol, timeframe, params: i.params, candles, others, inventory, model }, params.value);
+  }
+
+  /** What the market's previous decision recorded, as the pipeline's analysis reads it. */
+  private inventoryFor(symbol: string, timeframe: string, prevTs: number | null, close: number): number {
+    const previous = prevTs === null ? undefined : this.decisions.get(decisionKey(symbol, timeframe, prevTs));
+    if (previous) return previous.inventory;
+    const account = this.book.account;
+    const amount = Number(account.positions[symbol]?.amount ?? 0);
+    if (!(amount > 0)) return 0;
+    const quote = quoteOf(symbol);
+    let equity = Number(account.cash[quote] ?? 0);
+    for (const [s, p] of Object.entries(account.positions)) {
+      if (quoteOf(s) !== quote) continue;
+      const mark = s === symbol ? close : (this.lastClose.get(s) ?? Number(p.avgPrice));
+      equity += Number(p.amount) * mark;
+    }
+    const share = equity > 0 ? (amount * close) / equity : 0;
+    return Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 0;
+  }
+
+  /** The model for the current retraining period, trained once on the candles before the period began. */
+  private modelFor(i: BacktestInstance, bot: BotDefinition, params: unknown, symbol: string, timeframe: string, ts: number): BotCallResult<unknown> {
+    const spec = i.model!;
+    const periodMs = spec.retrainEvery * timeframeMs(timeframe);
+    const periodStart = Math.floor(ts / periodMs) * periodMs;
+    const key = `${i.id} ${symbol} ${timeframe} ${periodStart}`;
+    if (this.models.has(key)) return { ok: true, value: this.models.get(key) };
+    const history = this.window(`${i.id} (training)`, symbol, timeframe, periodStart - 1, spec.trainingWindow);
+    const trained = history.length > 0 ? trainWith(bot, { symbol, timeframe, params: i.params, candles: history }, params) : ({ ok: true, value: null } as const);
+    if (trained.ok) this.models.set(key, trained.value);
+    return trained;
+  }
+
+  private recordsOf(symbol: string, timeframe: string): Map<string, TrackRecord> {
+    let r = this.trackRecords.get(seriesKey(symbol, timeframe));
+    if (!r) this.trackRecords.set(seriesKey(symbol, timeframe), (r = new Map()));
+    return r;
+  }
+
+  /** Scores the decision `horizonCandles` back by the market's move since, once (as the pipeline's coordinator). */
+  private scoreEarlierVotes(symbol: string, timeframe: string, candle: Candle): Map<string, TrackRecord> | undefined {
+    const h = this.setup.trackRecord.horizonCandles;
+    const w = this.window('track record', symbol, timeframe, candle.ts, h + 1);
+    if (w.length < h + 1) return undefined;
+    const [thenTs, thenClose] = [w.ts[0]!, w.close[0]!];
+    const key = decisionKey(symbol, timeframe, thenTs);
+    if (this.scored.has(key)) return undefined;
+    const earlier = this.decisions.get(key);
+    if (!earlier || !(thenClose > 0)) return undefined;
+    const change = candle.close / thenClose - 1;
+    const records = this.recordsOf(symbol, timeframe);
+    const updated = scoreVotes(records, earlier.votes, change, thenTs, this.setup.trackRecord.halfLife);
+    this.scored.add(key);
+    for (const [id, counter] of scoreCounts(earlier.votes, change)) this.count(id, counter);
+    for (const [id, r] of updated) records.set(id, r);
+    return records;
+  }
+
+  /** The part that may trade: the same reads as the pipeline's coordinator under its lock, then the pure decision. */
+  private decideTrade(decision: Decision, consensus: Parameters<typeof decide>[0]['consensus'], records: ReadonlyMap<string, TrackRecord>, candle: Candle): void {
+    const { symbol, timeframe } = decision;
+    const account = this.book.account;
+    const unsettled = this.unsettled();
+    const quote = quoteOf(symbol);
+    const lookback = riskLookback(this.setup.riskWindows.atrPeriod, this.setup.riskWindows.correlationLookback);
+    const window = this.window('risk', symbol, timeframe, candle.ts, lookback);
+    const otherWindows: Record<string, CandleWindow> = {};
+    for (const other of marketsToWatch(symbol, account, unsettled)) otherWindows[other] = this.window('risk', other, timeframe, candle.ts, lookback);
+    const lastClose = (s: string): number | undefined => {
+      const w = s === symbol ? window : otherWindows[s];
+      return w && w.length > 0 ? w.close[w.length - 1] : undefined;
+    };
+    const day = utcDay(candle.ts);
+    const outcome = decide(
+      {
+        symbol,
+        timeframe,
+        candleTs: candle.ts,
+        close: candle.close,
+        consensus,
+        records,
+        account,
+        unsettled,
+        window,
+        otherWindows,
+        marks: marksFrom(account, quote, lastClose, candle.ts),
+        watch: this.watches.get(symbol),
+        tradingState: 'ACTIVE',
+        losses: this.losses,
+        peak: this.peaks.get(quote),
+        dayStart: this.dayStarts.get(`${quote}:${day}`),
+      },
+      this.setup.settingsFor(timeframe),
+    );
+    if (outcome.watch) this.watches.set(symbol, outcome.watch);
+    else this.watches.delete(symbol);
+    if (outcome.equity) {
+      const { value } = outcome.equity;
+      // As the Redis script: a peak is kept only above zero; the day's first reading stays.
+      if (value > (this.peaks.get(quote) ?? 0)) this.peaks.set(quote, value);
+      if (!this.dayStarts.has(`${quote}:${day}`)) this.dayStarts.set(`${quote}:${day}`, value);
+    }
+    Object.assign(decision, { action: outcome.action, exit: outcome.exit, risk: outcome.risk, order: outcome.order, inventory: outcome.inventory });
+  }
+
+  /** Orders decided and not settled: in the backtest every decided order is at the venue at once. */
+  private unsettled(): UnsettledIntent[] {
+    return this.book.openNow().map((o) => ({ intent: o.intent, timeframe: o.timeframe, refPrice: this.refPrices.get(o.intent.clientOrderId)! }));
+  }
+
+  /** Records the decision and hands its order to the paper venue (execution's part, at once). */
+  private async commit(decision: Decision, now: number): Promise<void> {
+    this.decisions.set(decisionKey(decision.symbol, decision.timeframe, decision.candleTs), decision);
+    this.decisionLog.push(decision);
+    for (const [id, counter] of voteCounts(decision)) this.count(id, counter);
+    if (!decision.order) return;
+    this.contexts.set(decision.order.clientOrderId, orderContextOf(decision));
+    this.refPrices.set(decision.order.clientOrderId, this.lastClose.get(decision.symbol)!);
+    if (decision.exit) {
+      this.losses = decision.exit.stopOut ? { consecutiveStopOuts: this.losses.consecutiveStopOuts + 1, lastStopOutAt: decision.candleTs } : { ...this.losses, consecutiveStopOuts: 0 };
+    }
+    await this.gateway.placeOrder(intentOf(decision.symbol, decision.candleTs, decision.order, decision.risk.reason), decision.timeframe, now);
+  }
+
+  private count(instanceId: string, counter: keyof InstanceCounters): void {
+    const c = this.counters.get(instanceId) ?? { buys: 0, sells: 0, scored: 0, hits: 0 };
+    c[counter]++;
+    this.counters.set(instanceId, c);
+  }
+
+  /** Equity of every currency held or funded, at the latest closes, once per candle time. */
+  private observeEquity(ts: number): void {
+    const account: AccountState = this.book.account;
+    for (const quote of this.quotes) {
+      let value = new Decimal(account.cash[quote] ?? '0');
+      let valued = true;
+      for (const [s, p] of Object.entries(account.positions)) {
+        if (quoteOf(s) !== quote || new Decimal(p.amount).isZero()) continue;
+        const last = this.lastClose.get(s);
+        if (last === undefined) {
+          valued = false;
+          break;
+        }
+        value = value.plus(new Decimal(p.amount).mul(last));
+      }
+      if (!valued) continue;
+      const curve = (this.equity[quote] ??= []);
+      const point = { ts, equity: value.toNumber() };
+      if (curve.length > 0 && curve[curve.length - 1]!.ts === ts) curve[curve.length - 1] = point;
+      else curve.push(point);
+    }
+  }
+}
