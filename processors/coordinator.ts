@@ -134,7 +134,9 @@ async function decideUnderLock(
   const lookback = riskLookback(deps.riskWindows.atrPeriod, deps.riskWindows.correlationLookback);
   const window = await deps.candles.window(m.symbol, m.timeframe, m.candleTs, lookback);
   const otherWindows: Record<string, CandleWindow> = {};
-  for (const symbol of marketsToWatch(m.symbol, state, unsettled)) otherWindows[symbol] = await deps.candles.window(symbol, m.timeframe, m.candleTs, lookback);
+  // Other markets as the replay had them when this candle came (the feed may already have stored
+  // a later one): the same windows, and so the same marks, whatever the workers' timing.
+  for (const symbol of marketsToWatch(m.symbol, state, unsettled)) otherWindows[symbol] = await deps.candles.window(symbol, m.timeframe, Math.min(m.asOf?.[symbol] ?? m.candleTs, m.candleTs), lookback);
   const lastClose = (symbol: string): number | undefined => {
     const w = symbol === m.symbol ? window : otherWindows[symbol];
     return w && w.length > 0 ? w.close[w.length - 1] : undefined;

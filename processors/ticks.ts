@@ -83,6 +83,7 @@ export function ticksProcessor(deps: TicksDeps) {
       close: candle.close,
       prevTs: tick.prevTs,
       prevStep: tick.prevStep ?? null,
+      ...(tick.asOf ? { asOf: tick.asOf } : {}),
       seenAt: tick.seenAt,
       instances: instances.map((i) => ({ instanceId: i.id, weight: i.weight, family: i.family, role: i.role })),
     };

@@ -7,6 +7,7 @@ import { EQUITY_CSV_HEADER, equityCsv, TRADES_CSV_HEADER, tradesCsv } from './re
 const closedTrade: Trade = {
   id: 'q-ETH-BTC-1515600000000-buy',
   symbol: 'ETH/BTC',
+  side: 'long',
   quote: 'BTC',
   quantity: '1.5',
   entryTs: Date.UTC(2018, 0, 10, 16, 0),
@@ -29,6 +30,7 @@ const openTrade: Trade = {
   ...closedTrade,
   id: 'q-LTC-BTC-1',
   symbol: 'LTC/BTC',
+  side: 'long',
   exitTs: null,
   exitPrice: '0.0171',
   status: 'open',
@@ -49,6 +51,7 @@ describe('tradesCsv', () => {
     expect(row).toEqual({
       id: closedTrade.id,
       symbol: 'ETH/BTC',
+      side: 'long',
       quote: 'BTC',
       status: 'closed',
       quantity: '1.5',

@@ -6,7 +6,7 @@ import { underwater } from './underwater.ts';
 const iso = (ts: number | null): string | null => (ts === null ? null : new Date(ts).toISOString());
 
 export const TRADES_CSV_HEADER = [
-  'id', 'symbol', 'quote', 'status', 'quantity',
+  'id', 'symbol', 'side', 'quote', 'status', 'quantity',
   'entry_time', 'entry_ts', 'entry_price', 'exit_time', 'exit_ts', 'exit_price',
   'fees', 'pnl', 'return', 'exit_reason', 'exit_detail', 'entry_reason',
   'voters', 'entry_orders', 'exit_orders',
@@ -19,7 +19,7 @@ export const TRADES_CSV_HEADER = [
  */
 export function tradesCsv(trades: readonly Trade[]): string {
   return csvDocument(TRADES_CSV_HEADER, trades.map((t): CsvValue[] => [
-    t.id, t.symbol, t.quote, t.status, t.quantity,
+    t.id, t.symbol, t.side, t.quote, t.status, t.quantity,
     iso(t.entryTs), t.entryTs, t.entryPrice, iso(t.exitTs), t.exitTs, t.exitPrice,
     t.fees, t.pnl, t.returnPct, t.exitReason, t.exitDetail, t.entryReason,
     t.voters.map((v) => `${v.instanceId}:${v.share}`).join(';'),

@@ -52,7 +52,7 @@ const candles: Candle[] = Array.from({ length: 10 }, (_, i) => ({ ts: T0 + i * 3
 
 function trade(over: Partial<Trade>): Trade {
   return {
-    id: 'q-1', symbol: 'ETH/BTC', quote: 'BTC', quantity: '1', entryTs: T0, entryPrice: '1', exitTs: null, exitPrice: null, fees: '0', pnl: '0',
+    id: 'q-1', symbol: 'ETH/BTC', side: 'long', quote: 'BTC', quantity: '1', entryTs: T0, entryPrice: '1', exitTs: null, exitPrice: null, fees: '0', pnl: '0',
     returnPct: 0, status: 'open', exitReason: null, exitDetail: null, entryReason: null, voters: [], entryOrders: ['q-1'], exitOrders: [], ...over,
   };
 }

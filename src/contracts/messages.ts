@@ -38,7 +38,7 @@ export const TickMessage = envelope('tick', 1, {
    * the account evolves the same way however the workers are timed. Absent: per market only.
    */
   prevStep: step.nullable().optional(),
-  /** A replay's newest candle of each other market before this one: what pairs bots may read. */
+  /** A replay's newest candle of each other market before this one: what pairs bots and risk windows may read. */
   asOf: z.record(symbol, ts).optional(),
 });
 export type TickMessage = z.infer<typeof TickMessage>;
@@ -96,6 +96,8 @@ export const CoordinatorMessage = envelope('coordinator', 1, {
   prevTs: ts.nullable(),
   /** A replay's previous candle across every market: its decision comes first (see TickMessage). */
   prevStep: step.nullable().optional(),
+  /** A replay's newest candle of each other market before this one: how far the risk windows of held markets read. */
+  asOf: z.record(symbol, ts).optional(),
   seenAt: ts,
   /** Every instance asked, with its weight, so that missing answers are visible in the decision. */
   instances: z.array(

@@ -22,6 +22,8 @@ export interface Trade {
   /** The client order id of the first entry order. */
   id: string;
   symbol: string;
+  /** Spot round trips are long: bought, then sold. */
+  side: 'long';
   quote: string;
   /** Base units bought in all (fees in base excluded). */
   quantity: string;
@@ -130,6 +132,7 @@ function finish(t: Building, contextOf: (id: string) => OrderContext | undefined
   return {
     id: t.entryOrders[0]!,
     symbol: t.symbol,
+    side: 'long',
     quote: quoteOf(t.symbol),
     quantity: toPlain(t.bought),
     entryTs: t.entryTs,
