@@ -3,6 +3,7 @@ import type { Decision } from '../src/coordinator/decision.ts';
 import type { Fill, OrderRecord } from '../src/core/order.ts';
 import { buildPerformanceReport } from '../src/core/performance.ts';
 import { runBacktest, type BacktestResult } from '../src/main/backtest.ts';
+import { livePerformance } from '../src/main/livePerformance.ts';
 import { ROOT, STARTER_INSTANCES, dropPrefix, freshPrefix, startPipeline, testConfig, type TestPipeline } from './helpers/pipeline.ts';
 
 // The same candles through the queue pipeline (replay, workers, Redis) and through the
@@ -82,5 +83,17 @@ describe('replay through the queues and backtest of the same candles', () => {
     const live = buildPerformanceReport({ generatedAt: 0, fills: piped.fills, contexts, marks: backtest.record.marks, equity: {}, counters: new Map(), periodMs: 300_000 });
     expect(backtest.report.trades).toEqual(live.trades);
     expect(live.trades.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("tracks the same performance live: trades, the votes, hits and P&L share of every instance", async () => {
+    const live = await livePerformance(pipeline.ctx);
+    expect(live.trades).toEqual(backtest.report.trades);
+    expect(live.instances).toEqual(backtest.report.instances);
+    expect(live.instances.map((i) => i.instanceId)).toEqual(['donchian-20', 'ema-fast', 'mm', 'rsi-14']);
+    expect(live.instances.every((i) => i.votes > 0 && i.scored > 0)).toBe(true);
+    // Live equity is read at the decisions that could trade; its metrics are those of that curve.
+    const [m] = live.metrics;
+    expect(m).toMatchObject({ currency: 'BTC', trades: backtest.report.trades.length, feesPaid: backtest.report.metrics[0]!.feesPaid });
+    expect(live.equity.BTC!.length).toBeGreaterThan(10);
   });
 });

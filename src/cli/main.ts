@@ -28,6 +28,7 @@ import { discoverBots } from '../registry/discover.ts';
 import { AuditLog } from '../store/auditLog.ts';
 import { compileThreadEntry } from '../registry/runner.ts';
 import { addBacktestCommand } from './backtestCommand.ts';
+import { livePerformance } from '../main/livePerformance.ts';
 
 const program = new Command('quorum')
   .description('Quorum: many bots vote, a coordinator decides, risk sizes, execution trades (paper or ccxt).')
@@ -312,6 +313,28 @@ program
     try {
       const { ctx } = await connect(loaded, log, life);
       process.stdout.write(`${JSON.stringify(await riskReport(ctx), null, 2)}\n`);
+      await life.shutdown();
+      process.exit(EXIT.ok);
+    } catch (error) {
+      await failStartup(error, life);
+    }
+  });
+
+program
+  .command('performance')
+  .description('live performance of the running deployment: metrics per currency, attribution per bot instance, per-market breakdown and round trips (JSON)')
+  .option('--trades <n>', 'most recent round trips to include (default 50; 0 = all)', '50')
+  .action(async (opts: { trades: string }) => {
+    const loaded = loadConfigOrExit(globals());
+    const log = loggerFor(loaded);
+    const life = new Lifecycle(log);
+    try {
+      const limit = Number(opts.trades);
+      if (!Number.isInteger(limit) || limit < 0) throw new StartupError(`--trades "${opts.trades}" must be a whole number (0 = all)`);
+      const { ctx } = await connect(loaded, log, life);
+      const report = await livePerformance(ctx);
+      if (limit > 0) report.trades = report.trades.slice(-limit);
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       await life.shutdown();
       process.exit(EXIT.ok);
     } catch (error) {
