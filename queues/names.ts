@@ -7,6 +7,7 @@ export const QUEUE = {
   analysis: 'analysis',
   coordinator: 'coordinator',
   notifications: 'notifications',
+  optimize: 'optimize',
 } as const;
 
 export type StaticQueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -21,7 +22,7 @@ export function normaliseQueueName(name: string): string {
 }
 
 export function allQueueNames(account: string): string[] {
-  return [QUEUE.ticks, QUEUE.analysis, QUEUE.coordinator, executionQueueName(account), QUEUE.notifications];
+  return [QUEUE.ticks, QUEUE.analysis, QUEUE.coordinator, executionQueueName(account), QUEUE.notifications, QUEUE.optimize];
 }
 
 /** Deterministic job ids: a replayed candle or a retried add is a no-op, never a second job. */
@@ -29,4 +30,6 @@ export const jobId = {
   tick: (marketKey: string, tf: string, ts: number) => `tick-${marketKey}-${tf}-${ts}`,
   decision: (marketKey: string, tf: string, ts: number) => `decide-${marketKey}-${tf}-${ts}`,
   analysis: (instanceId: string, marketKey: string, tf: string, ts: number) => `an-${instanceId}-${marketKey}-${tf}-${ts}`,
+  sweep: (sweepId: string) => `sweep-${sweepId}`,
+  sweepRun: (sweepId: string, combo: number, segment: 'full' | number) => `sweep-${sweepId}-c${combo}-${segment === 'full' ? 'full' : `p${segment}`}`,
 };

@@ -7,6 +7,8 @@ import {
   CoordinatorMessage,
   ExecutionMessage,
   NotificationMessage,
+  OptimizeRunMessage,
+  OptimizeSweepMessage,
   TickMessage,
 } from '../src/contracts/messages.ts';
 import type { Config } from '../src/config/schema.ts';
@@ -30,6 +32,7 @@ export class Queues {
   readonly coordinator: Queue;
   readonly execution: Queue;
   readonly notifications: Queue;
+  readonly optimize: Queue;
   readonly flows: FlowProducer;
   readonly prefix: string;
 
@@ -45,6 +48,7 @@ export class Queues {
     this.coordinator = new Queue(QUEUE.coordinator, opts);
     this.execution = new Queue(executionQueueName(account), opts);
     this.notifications = new Queue(QUEUE.notifications, opts);
+    this.optimize = new Queue(QUEUE.optimize, opts);
     this.flows = new FlowProducer({ connection, prefix: this.prefix });
     this.defaults = defaultJobOptions(config);
     this.executionRetry = { attempts: config.execution.attempts, backoff: { type: 'exponential', delay: config.execution.backoffMs, jitter: 0.5 } };
@@ -55,7 +59,7 @@ export class Queues {
   private readonly defaults: ReturnType<typeof defaultJobOptions>;
 
   all(): Queue[] {
-    return [this.ticks, this.analysis, this.coordinator, this.execution, this.notifications];
+    return [this.ticks, this.analysis, this.coordinator, this.execution, this.notifications, this.optimize];
   }
 
   /** The venue's order rate, stored in Redis so that every worker of every host obeys it. */
@@ -92,6 +96,26 @@ export class Queues {
   async addExecution(message: ExecutionMessage): Promise<void> {
     const m = parsePayload(this.execution.name, ExecutionMessage, message);
     await this.execution.add(m.intent.side, m, { jobId: m.intent.clientOrderId, ...this.executionRetry });
+  }
+
+  /** A parameter sweep: a parent that ranks, one child backtest per combination and segment (a failed one never blocks the ranking). */
+  async addSweep(parent: OptimizeSweepMessage, runs: OptimizeRunMessage[]): Promise<string> {
+    const p = parsePayload(QUEUE.optimize, OptimizeSweepMessage, parent);
+    const kids = runs.map((r) => parsePayload(QUEUE.optimize, OptimizeRunMessage, r));
+    const id = jobId.sweep(p.sweepId);
+    await this.flows.add({
+      name: 'sweep',
+      queueName: QUEUE.optimize,
+      data: p,
+      opts: { ...this.defaults, attempts: 1, jobId: id },
+      children: kids.map((r) => ({
+        name: 'run',
+        queueName: QUEUE.optimize,
+        data: r,
+        opts: { ...this.defaults, ignoreDependencyOnFailure: true, jobId: jobId.sweepRun(r.sweepId, r.combo, r.segment) },
+      })),
+    });
+    return id;
   }
 
   async notify(message: NotificationMessage): Promise<void> {

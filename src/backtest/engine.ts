@@ -94,6 +94,9 @@ export class BacktestLookaheadError extends Error {
   override readonly name = 'BacktestLookaheadError';
 }
 
+/** The longest the engine keeps the event loop before letting timers run. */
+const YIELD_EVERY_MS = 50;
+
 const seriesKey = (symbol: string, timeframe: string) => `${timeframe} ${symbol}`;
 const decisionKey = (symbol: string, timeframe: string, ts: number) => `${timeframe} ${symbol} ${ts}`;
 
@@ -139,9 +142,15 @@ export class BacktestEngine {
 
   /** Runs every step in order; `onProgress` is told after each. */
   async run(steps: readonly BacktestStep[], onProgress?: (done: number, total: number) => void): Promise<BacktestRecord> {
+    let yielded = performance.now();
     for (let k = 0; k < steps.length; k++) {
       await this.step(steps[k]!);
       onProgress?.(k + 1, steps.length);
+      // Give timers their turn now and then: a worker running this as a job must renew its lock.
+      if (performance.now() - yielded > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+      }
     }
     const marks = Object.fromEntries([...this.lastClose].map(([symbol, close]) => [symbol, String(close)]));
     return {

@@ -28,6 +28,7 @@ import { discoverBots } from '../registry/discover.ts';
 import { AuditLog } from '../store/auditLog.ts';
 import { compileThreadEntry } from '../registry/runner.ts';
 import { addBacktestCommand } from './backtestCommand.ts';
+import { addOptimizeCommand } from './optimizeCommand.ts';
 import { livePerformance } from '../main/livePerformance.ts';
 
 const program = new Command('quorum')
@@ -374,6 +375,7 @@ program
   });
 
 addBacktestCommand(program, globals);
+addOptimizeCommand(program, globals);
 
 const auditCommand = program.command('audit').description('the hash-chained audit log of orders, fills, breaker changes and reconciliations');
 auditCommand

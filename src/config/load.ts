@@ -156,7 +156,7 @@ export function getPath(obj: unknown, path: string): unknown {
   return node;
 }
 
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');
   let node = obj;
   for (const key of keys.slice(0, -1)) {

@@ -270,6 +270,7 @@ const WorkersSchema = z
     coordinator: positiveInt.max(64).default(8).describe('Concurrent coordinator jobs per worker process (I/O-bound; one market decides one candle at a time)'),
     execution: positiveInt.max(64).default(2).describe('Concurrent execution jobs per worker process'),
     notifications: positiveInt.max(64).default(2).describe('Concurrent notification jobs per worker process'),
+    optimize: positiveInt.max(32).default(1).describe('Concurrent optimisation backtests per worker process (CPU-bound: one per core to spare)'),
     botThreads: positiveInt.max(32).default(2).describe('Threads that run bot code in each analysis worker process'),
   })
   .strict();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BOT_FAMILIES, BOT_ROLES } from '../core/bot.ts';
 import { isSymbol } from '../core/market.ts';
+import { OBJECTIVES } from '../core/performance.ts';
 import { SignalSchema } from '../core/signal.ts';
 import { isTimeframe } from '../core/timeframe.ts';
 import { envelope } from './envelope.ts';
@@ -165,3 +166,33 @@ export const NotificationMessage = envelope('notification', 1, {
   body: z.string().max(4000),
 });
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
+
+const segment = z.union([z.literal('full'), z.number().int().nonnegative()]);
+const parameterValue = z.union([z.number().finite(), z.string().max(200), z.boolean()]);
+const span = z.object({ from: ts, to: ts }).strict();
+
+/** One backtest of a sweep: a combination of parameters on one segment of the data. */
+export const OptimizeRunMessage = envelope('optimize-run', 1, {
+  sweepId: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  combo: z.number().int().nonnegative(),
+  segment,
+  span,
+  /** Candle files, relative to the worker's project folder (every host runs the same checkout or image). */
+  files: z.array(z.string().min(1).max(500)).min(1).max(500),
+  /** The sweep's base configuration, secrets masked (a backtest needs none). */
+  config: z.record(z.string(), z.unknown()),
+  params: z.record(z.string(), parameterValue),
+  currency: z.string().min(1).max(20),
+});
+export type OptimizeRunMessage = z.infer<typeof OptimizeRunMessage>;
+
+/** The sweep's parent: ranks its runs once they are all done. */
+export const OptimizeSweepMessage = envelope('optimize-sweep', 1, {
+  sweepId: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  objective: z.enum(OBJECTIVES),
+  currency: z.string().min(1).max(20),
+  grid: z.record(z.string(), z.array(parameterValue).min(1)),
+  span,
+  parts: z.array(span),
+});
+export type OptimizeSweepMessage = z.infer<typeof OptimizeSweepMessage>;

@@ -13,6 +13,10 @@ import { Dec, toDecimal, toPlain } from './precision.ts';
 
 export const YEAR_MS = 365 * 86_400_000;
 
+/** The metrics a parameter sweep can rank by (higher is better for each). */
+export const OBJECTIVES = ['sharpe', 'sortino', 'calmar', 'totalReturn', 'annualizedReturn', 'profitFactor', 'expectancy', 'winRate'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
+
 export interface EquityPoint {
   ts: number;
   /** Equity in the account currency: cash plus positions at their marks. */

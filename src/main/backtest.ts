@@ -10,7 +10,7 @@ import { mergeCandleFiles } from '../feed/replay.ts';
 import type { ReplayFile } from '../feed/replayFiles.ts';
 import { decideSettingsOf, paperVenueOptionsOf, policyFor } from './policies.ts';
 import { StartupError } from './startupError.ts';
-import { loadBots } from './workers.ts';
+import { loadBots } from './loadBots.ts';
 
 export interface BacktestOptions {
   config: Config;

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Worker, type Job, type Processor } from 'bullmq';
-import { discoverBots, type DiscoveryReport } from '../registry/discover.ts';
-import { resolveInstances, instancesForMarket, type BotInstance } from '../registry/instances.ts';
+import { instancesForMarket } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
 import { decideSettingsOf, policyFor } from './policies.ts';
 import type { Decision } from '../coordinator/decision.ts';
@@ -16,32 +15,17 @@ import { analysisProcessor } from '../../processors/analysis.ts';
 import { coordinatorProcessor } from '../../processors/coordinator.ts';
 import { executionProcessor } from '../../processors/execution.ts';
 import { notificationsProcessor } from '../../processors/notifications.ts';
+import { optimizeProcessor } from '../../processors/optimize.ts';
+import { resolveReplayFiles } from '../feed/replayFiles.ts';
+import { runBacktest } from './backtest.ts';
 import type { Context } from './context.ts';
 import { StartupError } from './startupError.ts';
 import { createVenue, type VenueStartOptions } from './venue.ts';
 import { RECONCILE_JOB, type ExecutionDeps } from '../../processors/execution.ts';
 
 export { StartupError } from './startupError.ts';
-
-export interface BotSetup {
-  report: DiscoveryReport;
-  instances: BotInstance[];
-  problems: string[];
-}
-
-/** Discovers bots/ and checks every configured instance against them and the replayed markets. */
-export async function loadBots(ctx: Pick<Context, 'config' | 'cwd' | 'series' | 'markets'>): Promise<BotSetup> {
-  const report = await discoverBots(resolve(ctx.cwd, ctx.config.bots.dir));
-  const markets = [...new Set(ctx.series.map((f) => f.symbol))];
-  const { instances, problems } = resolveInstances(ctx.config.bots.instances, report, markets, {
-    windowSize: ctx.config.bots.windowSize,
-    trainingWindow: ctx.config.bots.trainingWindow,
-    // Real venues' markets are known once a venue is created (ccxt loads them); until then unchecked.
-    venueMarkets: Object.keys(ctx.markets).length > 0 ? new Set(Object.keys(ctx.markets)) : undefined,
-  });
-  return { report, instances, problems };
-}
-
+export { loadBots, type BotSetup } from './loadBots.ts';
+import { loadBots, type BotSetup } from './loadBots.ts';
 
 export interface RunningWorkers {
   queues: string[];
@@ -150,6 +134,17 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     [QUEUE.notifications]: {
       concurrency: ctx.config.workers.notifications,
       processor: notificationsProcessor({ stats: ctx.stats, log: ctx.log }),
+    },
+    [QUEUE.optimize]: {
+      concurrency: ctx.config.workers.optimize,
+      processor: optimizeProcessor({
+        backtest: async (config, files, span) => {
+          const { report } = await runBacktest({ config, files: resolveReplayFiles(files, { cwd: ctx.cwd }), from: span.from, to: span.to, cwd: ctx.cwd });
+          return { metrics: report.metrics, trades: report.trades.length };
+        },
+        stats: ctx.stats,
+        log: ctx.log,
+      }),
     },
   };
   if (runner) {
