@@ -5,7 +5,7 @@ const COLUMNS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
 /**
  * One market's candles as the backtest has seen them so far, in growable typed columns. Reads
  * answer exactly what the pipeline's Redis series answers (the last `n` candles up to a time),
- * but as copies: a bot that writes into its window cannot change what the others see.
+ * but as copies: nothing a reader does to its window changes the series.
  */
 export class CandleSeries {
   private columns: Record<(typeof COLUMNS)[number], Float64Array>;
@@ -52,6 +52,20 @@ export class CandleSeries {
     const w = { length: end - start } as CandleWindow;
     for (const c of COLUMNS) w[c] = this.columns[c].slice(start, end);
     return w;
+  }
+
+  /** Whether `w` still holds exactly the series' candles up to its last one (nobody wrote into it). */
+  isIntact(w: CandleWindow): boolean {
+    if (w.length === 0) return true;
+    const end = this.indexAtOrBefore(w.ts[w.length - 1]!) + 1;
+    const start = end - w.length;
+    if (start < 0) return false;
+    for (const c of COLUMNS) {
+      const col = this.columns[c];
+      const view = w[c];
+      for (let i = 0; i < w.length; i++) if (view[i] !== col[start + i]) return false;
+    }
+    return true;
   }
 
   /** The first candle after `ts`, if seen. */

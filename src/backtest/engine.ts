@@ -5,7 +5,7 @@ import { newDecision, type Decision } from '../coordinator/decision.ts';
 import { scoreVotes, type TrackRecord } from '../coordinator/trackRecord.ts';
 import type { BotDefinition, BotFamily, BotRole } from '../core/bot.ts';
 import { analyzeWith, checkParams, trainWith, type BotCallResult } from '../core/botCall.ts';
-import type { Candle, CandleWindow } from '../core/candle.ts';
+import { sliceWindow, type Candle, type CandleWindow } from '../core/candle.ts';
 import { initialAccount, type AccountState } from '../core/ledger.ts';
 import { quoteOf, type MarketRules } from '../core/market.ts';
 import type { UnsettledIntent } from '../core/order.ts';
@@ -208,18 +208,32 @@ export class BacktestEngine {
     this.observeEquity(candle.ts);
   }
 
-  /** Every instance's vote on this candle, as the analysis stage gives them (failures abstain). */
+  /**
+   * Every instance's vote on this candle, as the analysis stage gives them (failures abstain).
+   * One copy of the market's window serves every instance (each sees its own length of it): a
+   * copy per bot would cost more than most bots. A bot that writes into its window fails, and the
+   * copy is made again, so the others still see the market as it was.
+   */
   private analyse(instances: readonly BacktestInstance[], symbol: string, timeframe: string, candle: Candle, prevTs: number | null): { votes: Vote[]; abstentions: Abstention[] } {
     const votes: Vote[] = [];
     const abstentions: Abstention[] = [];
+    const sizeOf = (i: BacktestInstance) => Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
+    const longest = instances.reduce((n, i) => Math.max(n, sizeOf(i)), 0);
+    let shared = this.window('bots', symbol, timeframe, candle.ts, longest);
+    const series = this.seriesOf(symbol, timeframe);
     for (const i of instances) {
-      const windowSize = Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
-      const candles = this.window(i.id, symbol, timeframe, candle.ts, windowSize);
+      const size = Math.min(sizeOf(i), shared.length);
+      const candles = sliceWindow(shared, shared.length - size, shared.length);
+      this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
       if (candles.length < i.warmup) {
         abstentions.push({ instanceId: i.id, why: `warming up: ${candles.length} of ${i.warmup} candles` });
         continue;
       }
-      const outcome = this.runBot(i, symbol, timeframe, candle, candles, prevTs);
+      let outcome = this.runBot(i, symbol, timeframe, candle, candles, prevTs);
+      if (!series.isIntact(candles)) {
+        outcome = { ok: false, kind: 'failed', message: 'wrote into its candle window (bots must treat their input as read-only)' };
+        shared = this.window('bots', symbol, timeframe, candle.ts, longest);
+      }
       if (outcome.ok) {
         this.streaks.set(i.id, 0);
         votes.push({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role, ...outcome.value });
