@@ -47,6 +47,13 @@ export function keyspace(prefix: string) {
     requestBudget: (account: string) => `${root}:budget:tat:${account}`,
     requestBackOff: (account: string) => `${root}:budget:backoff:${account}`,
     breaker: (account: string) => `${root}:breaker:${account}`,
+    /** Notifications: duplicate suppression, the pending digest, and what the monitor last saw. */
+    notifyDedupe: (hash: string) => `${root}:notify:dedupe:${hash}`,
+    notifyDigest: `${root}:notify:digest`,
+    notifyDigestFlush: (flushId: string) => `${root}:notify:digest:flush:${flushId}`,
+    notifyDrawdown: (account: string) => `${root}:notify:drawdown:${account}`,
+    notifyWorkers: `${root}:notify:workers`,
+    notifySummary: (account: string) => `${root}:notify:summary:${account}`,
   };
 }
 

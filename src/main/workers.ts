@@ -17,6 +17,8 @@ import { notificationsProcessor } from '../../processors/notifications.ts';
 import type { Context } from './context.ts';
 import { StartupError } from './startupError.ts';
 import { createVenue, type VenueStartOptions } from './venue.ts';
+import { buildNotifiers, notifyMonitor, scheduleNotifications } from './notify.ts';
+import { NotifyStore } from '../store/notifyStore.ts';
 import { RECONCILE_JOB, type ExecutionDeps } from '../../processors/execution.ts';
 
 export { StartupError } from './startupError.ts';
@@ -52,7 +54,7 @@ export interface RunningWorkers {
  * Starts a worker for each named queue in this process. Any number of such processes, on any
  * number of hosts, share the work through Redis.
  */
-export async function startWorkers(ctx: Context, names: string[], options: VenueStartOptions = {}): Promise<RunningWorkers> {
+export async function startWorkers(ctx: Context, names: string[], options: VenueStartOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<RunningWorkers> {
   const wanted = [...new Set(names.map(normaliseQueueName))];
   const known = allQueueNames(ctx.account);
   const unknown = wanted.filter((n) => !known.includes(n));
@@ -70,6 +72,10 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
   if (bots && bots.report.failed.length > 0) {
     for (const f of bots.report.failed) ctx.log.error({ file: f.file, error: f.error }, 'bot file failed to load; its instances cannot run');
   }
+
+  // Notification channels, their secrets from the environment: checked before any worker starts.
+  const serveNotifications = wanted.includes(QUEUE.notifications);
+  const notifiers = serveNotifications ? buildNotifiers(ctx.config.notify, options.env ?? process.env) : [];
 
   const now = () => Date.now();
   const gateway = venue?.gateway;
@@ -151,7 +157,16 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     },
     [QUEUE.notifications]: {
       concurrency: ctx.config.workers.notifications,
-      processor: notificationsProcessor({ stats: ctx.stats, log: ctx.log }),
+      processor: notificationsProcessor({
+        stats: ctx.stats,
+        log: ctx.log,
+        queues: ctx.queues,
+        store: new NotifyStore(ctx.redis, ctx.keys),
+        channels: notifiers,
+        settings: ctx.config.notify,
+        monitor: notifyMonitor(ctx),
+        now,
+      }),
     },
   };
   if (runner) {
@@ -204,6 +219,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     return worker;
   });
   if (venue?.reconcile && serveExecution) await scheduleReconciliation(ctx);
+  if (serveNotifications) await scheduleNotifications(ctx);
   ctx.log.info({ queues: wanted, instances: enabled.length, venue: venue ? `${ctx.config.exchange.mode}:${ctx.account}` : 'none' }, 'workers started');
 
   return {
@@ -216,6 +232,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       await counts.flush();
       await runner?.close();
       await venue?.close();
+      await Promise.all(notifiers.map((n) => n.close()));
     },
   };
 }
