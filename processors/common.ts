@@ -3,6 +3,9 @@ import type { z } from 'zod';
 import { describeZodError } from '../src/contracts/envelope.ts';
 import { isRetryable } from '../src/core/errors.ts';
 import type { StatsStore } from '../src/store/statsStore.ts';
+import { stamp } from '../src/contracts/envelope.ts';
+import type { OrderRecord } from '../src/core/order.ts';
+import type { Queues } from '../queues/producers.ts';
 
 /**
  * Checks a job's payload again on the way out of the queue: anything can write to Redis, and a
@@ -26,4 +29,25 @@ export function asJobError(error: unknown): Error {
     return unrecoverable;
   }
   return err;
+}
+
+/**
+ * Tells the operator about orders that have just filled completely (an info event: digested by
+ * default). Called wherever fills happen, paper or live; the client order id is the dedupe key,
+ * so a retried job that reports the same fill again is not sent twice.
+ */
+export async function notifyFilled(queues: Pick<Queues, 'notify'>, orders: readonly OrderRecord[], now: number): Promise<void> {
+  for (const order of orders) {
+    if (order.status !== 'filled') continue;
+    const { intent } = order;
+    const [base, quote] = intent.symbol.split('/');
+    await queues.notify({
+      ...stamp('notification', 1, now),
+      priority: 'info',
+      event: 'order.filled',
+      title: `${intent.side} ${order.filledAmount} ${base} filled at ${order.avgPrice} ${quote}`,
+      body: `${intent.symbol} ${intent.type} order ${intent.clientOrderId}: ${order.fillCount} fill${order.fillCount === 1 ? '' : 's'}, cost ${order.filledCost} ${quote}${order.fill ? `, last fee ${order.fill.fee} ${order.fill.feeCurrency}` : ''}${intent.reason ? `; ${intent.reason}` : ''}`.slice(0, 4000),
+      dedupeKey: intent.clientOrderId,
+    });
+  }
 }

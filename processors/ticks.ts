@@ -15,7 +15,7 @@ import type { StatsStore } from '../src/store/statsStore.ts';
 import type { Queues } from '../queues/producers.ts';
 import { QUEUE, jobId } from '../queues/names.ts';
 import { marketKey } from '../src/core/market.ts';
-import { parseJob } from './common.ts';
+import { notifyFilled, parseJob } from './common.ts';
 
 export interface TicksDeps {
   candles: CandleStore;
@@ -78,6 +78,7 @@ export function ticksProcessor(deps: TicksDeps) {
     }
 
     const filled = (await deps.gateway.onCandle?.(symbol, timeframe, candle, deps.now())) ?? [];
+    await notifyFilled(deps.queues, filled, deps.now());
     const instances = await deps.instancesFor(symbol);
     const inventory = instances.some((i) => i.family === 'market-making') ? await deps.inventoryOf(symbol, candle.close) : 0;
     const now = deps.now();
