@@ -11,13 +11,13 @@ function clock(at: number): string {
 /**
  * One digest message of the low-priority events gathered since the last flush, as one channel
  * sees it: only the events at or above its minimum priority, each once (a retried producer may
- * have pushed one twice), oldest first. Undefined when nothing is left for the channel.
+ * have pushed one twice), oldest first (in the order pushed within one millisecond). Undefined when nothing is left for the channel.
  */
 export function renderDigest(items: readonly Deliverable[], minPriority: Priority, id: string, now: number): Deliverable | undefined {
   const seen = new Set<string>();
   const kept = items
     .filter((n) => atLeast(n.priority, minPriority) && !seen.has(n.id) && seen.add(n.id))
-    .sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+    .sort((a, b) => a.at - b.at);
   if (kept.length === 0) return undefined;
   const lines: string[] = [];
   let used = 0;

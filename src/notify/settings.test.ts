@@ -12,7 +12,7 @@ describe('channel settings', () => {
   it('reads every secret from the environment variable the config names', () => {
     const env = {
       QUORUM_TELEGRAM_BOT_TOKEN: '123456:ABC-def_ghi',
-      MY_DISCORD: 'https://discord.example/api/webhooks/1/tok-en',
+      MY_DISCORD: 'https://discord.example/api/webhooks/1/a-long-webhook-token',
       QUORUM_SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/xyz',
       QUORUM_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
       QUORUM_WEBHOOK_SECRET: 'sixteen-chars-at-least',
@@ -31,7 +31,7 @@ describe('channel settings', () => {
     expect(problems).toEqual([]);
     expect(channels.map((c) => c.name)).toEqual(['telegram', 'discord', 'slack', 'webhook', 'email']);
     expect(channels[0]).toMatchObject({ url: 'http://127.0.0.1:8/bot123456:ABC-def_ghi/sendMessage', chatId: '-1001', secrets: ['123456:ABC-def_ghi'] });
-    expect(channels[1]).toMatchObject({ minPriority: 'error', url: env.MY_DISCORD, secrets: [env.MY_DISCORD, '/api/webhooks/1/tok-en'] });
+    expect(channels[1]).toMatchObject({ minPriority: 'error', url: env.MY_DISCORD, secrets: [env.MY_DISCORD, '/api/webhooks/1/a-long-webhook-token', 'a-long-webhook-token'] });
     expect(channels[3]).toMatchObject({ url: env.QUORUM_WEBHOOK_URL, secret: env.QUORUM_WEBHOOK_SECRET });
     expect(channels[4]).toMatchObject({ host: 'smtp.example', port: 587, user: 'me', password: 'smtp-pass', secrets: ['smtp-pass'] });
   });

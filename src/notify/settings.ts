@@ -58,7 +58,8 @@ export function resolveChannels(notify: Config['notify'], env: NodeJS.ProcessEnv
     const c = notify[name];
     if (!c.enabled) continue;
     const url = read(name, c.webhookUrlEnv, 'the webhook URL', httpUrl, urlShape);
-    if (url) channels.push({ name, minPriority: c.minPriority, url, secrets: [url, new URL(url).pathname] });
+    // The token is part of the URL's path: scrub the whole URL, its path, and each long segment (a server may echo the token alone).
+    if (url) channels.push({ name, minPriority: c.minPriority, url, secrets: [url, new URL(url).pathname, ...new URL(url).pathname.split('/').filter((p) => p.length >= 16)] });
   }
   const w = notify.webhook;
   if (w.enabled) {
