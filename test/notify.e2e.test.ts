@@ -140,22 +140,40 @@ describe('notifications', () => {
   it('delivers to the working channels at once while others hang, fail with 500 or are not listening, and retries those on their own', async () => {
     http.behaviour.tg = { kind: 'hang' };
     http.behaviour.discord = { kind: 'status', status: 500, body: '{"message":"internal"}' };
-    const { ctx } = await start({ env: { QUORUM_SLACK_WEBHOOK_URL: `http://127.0.0.1:${await deadPort()}/slack/${SLACK_TOKEN}` } });
+    const { ctx } = await start({
+      env: { QUORUM_SLACK_WEBHOOK_URL: `http://127.0.0.1:${await deadPort()}/slack/${SLACK_TOKEN}` },
+      config: { 'notify.delivery': { attempts: 3, backoffMs: 200, timeoutMs: 5000 } },
+    });
     const sent = Date.now();
     await ctx.queues.notify(event());
     await waitFor(async () => http.on('hook').length === 1 && smtp.mails.length === 1, 5000);
-    // The hanging channel holds its own slot for up to 2 s; the working ones did not wait for it.
-    expect(Math.max(http.on('hook')[0]!.at, smtp.mails[0]!.at) - sent).toBeLessThan(1000);
+    // Telegram holds its own slot for up to 5 s; the working channels did not wait for it.
+    expect(Math.max(http.on('hook')[0]!.at, smtp.mails[0]!.at) - sent).toBeLessThan(2500);
     expect(http.on('tg')).toHaveLength(1);
 
     // Each failing channel is retried by its own job, with backoff, then fails with a reason that names no secret.
-    await waitFor(async () => (await ctx.queues.notifications.getFailed()).length === 3, 20_000);
+    await waitFor(async () => (await ctx.queues.notifications.getFailed()).length === 2, 20_000);
     expect(http.on('discord')).toHaveLength(3);
     const failed = Object.fromEntries((await ctx.queues.notifications.getFailed()).map((j) => [j.data.channel as string, j]));
     expect(failed.discord!.failedReason).toBe('discord: HTTP 500: internal');
     expect(failed.discord!.attemptsMade).toBe(3);
     expect(failed.slack!.failedReason).toBe('slack: unreachable (ECONNREFUSED)');
-    expect(failed.telegram!.failedReason).toBe('telegram: no answer in time');
+    expect(failed.slack!.attemptsMade).toBe(3);
+    expect(http.on('hook')).toHaveLength(1);
+    // The hanging delivery is still waiting on its own (until its timeout, then its own retries).
+    const tg = (await ctx.queues.notifications.getJobs(['active', 'delayed', 'prioritized', 'waiting'])).filter((j) => j.data.channel === 'telegram');
+    expect(tg).toHaveLength(1);
+  });
+
+  it('gives up on a channel that does not answer within the timeout, as a retryable failure', async () => {
+    http.behaviour.tg = { kind: 'hang' };
+    const { ctx } = await start({ config: { 'notify.delivery': { attempts: 2, backoffMs: 100, timeoutMs: 300 }, 'notify.discord': { enabled: false }, 'notify.slack': { enabled: false }, 'notify.email': { enabled: false } } });
+    await ctx.queues.notify(event());
+    await waitFor(async () => (await ctx.queues.notifications.getFailed()).length === 1, 10_000);
+    const [failed] = await ctx.queues.notifications.getFailed();
+    expect(failed!.failedReason).toBe('telegram: no answer in time');
+    expect(failed!.attemptsMade).toBe(2);
+    expect(http.on('tg')).toHaveLength(2);
     expect(http.on('hook')).toHaveLength(1);
   });
 
