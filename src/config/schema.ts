@@ -320,7 +320,11 @@ const NotifySchema = z
     telegram: z
       .object({
         ...channelBase,
-        chatId: z.string().regex(/^-?[0-9]+$|^@[A-Za-z0-9_]{5,}$/, 'must be a numeric chat id or @channelname').optional().describe('Chat to post to'),
+        // A numeric id from an environment variable arrives as a number (JSON): taken as its digits.
+        chatId: z
+          .preprocess((v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : v), z.string().regex(/^-?[0-9]+$|^@[A-Za-z0-9_]{5,}$/, 'must be a numeric chat id or @channelname'))
+          .optional()
+          .describe('Chat to post to (a numeric id or @channelname)'),
         apiBaseUrl: z.string().url().default('https://api.telegram.org').describe('Bot API base URL'),
         botTokenEnv: envName('QUORUM_TELEGRAM_BOT_TOKEN', 'the bot token'),
       })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { resolveChannels } from './settings.ts';
 
@@ -49,6 +50,14 @@ describe('channel settings', () => {
       'notify.webhook: QUORUM_WEBHOOK_SECRET must be at least 16 characters (value not shown)',
     ]);
     expect(problems.join(' ')).not.toMatch(/not a token|ftp:|short\b/);
+  });
+
+  it('takes a numeric chat id from the environment as its digits, and an empty variable as unset (docker compose ${VAR:-})', () => {
+    const env = { QUORUM__NOTIFY__TELEGRAM__ENABLED: 'true', QUORUM__NOTIFY__TELEGRAM__CHAT_ID: '-1001234567890' };
+    expect(loadConfig({ env, cwd: '/nonexistent' }).config.notify.telegram).toMatchObject({ enabled: true, chatId: '-1001234567890' });
+    const off = loadConfig({ env: { QUORUM__NOTIFY__TELEGRAM__ENABLED: 'false', QUORUM__NOTIFY__TELEGRAM__CHAT_ID: '' }, cwd: '/nonexistent' }).config.notify.telegram;
+    expect(off).toMatchObject({ enabled: false });
+    expect(off.chatId).toBeUndefined();
   });
 
   it('refuses an enabled channel without what it needs in the config', () => {
