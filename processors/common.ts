@@ -7,6 +7,8 @@ import type { DecisionStore } from '../src/store/decisionStore.ts';
 import type { StatsStore } from '../src/store/statsStore.ts';
 import type { Queues } from '../queues/producers.ts';
 import { jobId } from '../queues/names.ts';
+import { stamp } from '../src/contracts/envelope.ts';
+import type { OrderRecord } from '../src/core/order.ts';
 
 /**
  * Checks a job's payload again on the way out of the queue: anything can write to Redis, and a
@@ -59,4 +61,25 @@ export async function decisionProgress(
   }
   // Recorded between the first look and now, or gone for good.
   return (await decisions.get(step.symbol, step.timeframe, step.ts)) ? 'decided' : 'never';
+}
+
+/**
+ * Tells the operator about orders that have just filled completely (an info event: digested by
+ * default). Called wherever fills happen, paper or live; the client order id is the dedupe key,
+ * so a retried job that reports the same fill again is not sent twice.
+ */
+export async function notifyFilled(queues: Pick<Queues, 'notify'>, orders: readonly OrderRecord[], now: number): Promise<void> {
+  for (const order of orders) {
+    if (order.status !== 'filled') continue;
+    const { intent } = order;
+    const [base, quote] = intent.symbol.split('/');
+    await queues.notify({
+      ...stamp('notification', 1, now),
+      priority: 'info',
+      event: 'order.filled',
+      title: `${intent.side} ${order.filledAmount} ${base} filled at ${order.avgPrice} ${quote}`,
+      body: `${intent.symbol} ${intent.type} order ${intent.clientOrderId}: ${order.fillCount} fill${order.fillCount === 1 ? '' : 's'}, cost ${order.filledCost} ${quote}${order.fill ? `, last fee ${order.fill.fee} ${order.fill.feeCurrency}` : ''}${intent.reason ? `; ${intent.reason}` : ''}`.slice(0, 4000),
+      dedupeKey: intent.clientOrderId,
+    });
+  }
 }

@@ -20,7 +20,7 @@ import type { RiskStore } from '../src/store/riskStore.ts';
 import type { StatsStore } from '../src/store/statsStore.ts';
 import type { Queues } from '../queues/producers.ts';
 import { QUEUE, jobId } from '../queues/names.ts';
-import { decisionProgress, parseJob } from './common.ts';
+import { decisionProgress, notifyFilled, parseJob } from './common.ts';
 
 export type { Decision } from '../src/coordinator/decision.ts';
 
@@ -93,7 +93,7 @@ export function coordinatorProcessor(deps: CoordinatorDeps) {
         return defer(job, token, EXECUTION_POLL_MS);
       }
       const w = await deps.candles.window(m.symbol, m.timeframe, m.candleTs, 1);
-      if (w.length === 1 && w.ts[0] === m.candleTs) await deps.gateway.onCandle(m.symbol, m.timeframe, candleAt(w, 0), deps.now());
+      if (w.length === 1 && w.ts[0] === m.candleTs) await notifyFilled(deps.queues, await deps.gateway.onCandle(m.symbol, m.timeframe, candleAt(w, 0), deps.now()), deps.now());
     }
 
     const { votes, abstentions } = await collectVotes(job, m);

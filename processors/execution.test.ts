@@ -71,6 +71,16 @@ describe('execution of a limit order', () => {
     expect(await ledger.getOrder('qb-ADABTC-exec-bad')).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/tick/) });
   });
 
+  it('notifies a market order that fills at placement, once however often the job runs', async () => {
+    const market = { clientOrderId: 'qb-ADABTC-exec-market', symbol: 'ADA/BTC', side: 'buy', type: 'market', amount: '100', decisionTs: D, reason: 'test' } as const;
+    expect(await run(message(market))).toMatchObject({ status: 'filled', duplicate: false });
+    expect(await run(message(market))).toMatchObject({ status: 'filled', duplicate: true });
+    const fills = notified.filter((n) => n.event === 'order.filled');
+    expect(fills).toHaveLength(1);
+    expect(fills[0]).toMatchObject({ priority: 'info', dedupeKey: 'qb-ADABTC-exec-market', title: expect.stringMatching(/^buy 100 ADA filled at 0\.0000529\d* BTC$/) });
+    expect(fills[0]!.body).toMatch(/^ADA\/BTC market order qb-ADABTC-exec-market: 1 fill, cost 0\.00529\d* BTC, last fee \S+ BTC; test$/);
+  });
+
   it('fails a job whose limit intent has no price at once', async () => {
     const { price: _, ...noPrice } = limit;
     await expect(run(message({ ...noPrice, clientOrderId: 'qb-ADABTC-exec-noprice' } as never))).rejects.toThrow(/intent\.price/);

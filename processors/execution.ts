@@ -4,7 +4,7 @@ import type { ExchangeGateway } from '../src/exchange/gateway.ts';
 import type { Logger } from '../src/infra/logger.ts';
 import type { StatsStore } from '../src/store/statsStore.ts';
 import type { Queues } from '../queues/producers.ts';
-import { asJobError, parseJob } from './common.ts';
+import { asJobError, notifyFilled, parseJob } from './common.ts';
 import { stamp } from '../src/contracts/envelope.ts';
 import { isRetryable, type QuorumError } from '../src/core/errors.ts';
 import type { MarketRules } from '../src/core/market.ts';
@@ -77,6 +77,7 @@ export function executionProcessor(deps: ExecutionDeps) {
         throw new UnrecoverableError(`order rejected by the venue: ${order.reason ?? 'no reason given'}`);
       }
       if (!duplicate) await deps.audit?.('order.placed', { clientOrderId: m.intent.clientOrderId, symbol: m.intent.symbol, side: m.intent.side, amount: m.intent.amount, status: order.status, venueOrderId: order.venueOrderId ?? null });
+      if (!duplicate) await notifyFilled(deps.queues, [order], deps.now());
       // A limit order usually comes back 'open' (resting); later candles or the venue fill it.
       return {
         clientOrderId: m.intent.clientOrderId,
@@ -118,7 +119,10 @@ async function settleFailure(deps: ExecutionDeps, job: Job, token: string | unde
     await job.moveToDelayed(Date.now() + wait, token);
     throw new DelayedError();
   }
+  // Permanent, or retryable with no attempt left: either way the order has failed for good.
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts?.attempts ?? 1);
   if (!isRetryable(error)) await failed(deps, m, (error as Error).message);
+  else if (lastAttempt) await failed(deps, m, `${(error as Error).message} (no attempt left of ${job.opts?.attempts ?? 1})`);
   throw asJobError(error);
 }
 
@@ -172,6 +176,7 @@ async function failed(deps: ExecutionDeps, m: ExecutionMessage, reason: string):
     priority: 'error',
     event: 'order.rejected',
     title: `${intent.side} ${intent.amount} ${intent.symbol}${intent.type === 'limit' ? ` at ${intent.price}` : ''} rejected`,
-    body: reason,
+    body: reason.slice(0, 4000),
+    dedupeKey: intent.clientOrderId,
   });
 }

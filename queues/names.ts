@@ -33,3 +33,14 @@ export const jobId = {
   sweep: (sweepId: string) => `sweep-${sweepId}`,
   sweepRun: (sweepId: string, combo: number, segment: 'full' | number) => `sweep-${sweepId}-c${combo}-${segment === 'full' ? 'full' : `p${segment}`}`,
 };
+
+/** The notifications queue's own jobs; event names cannot start with "_", so they never clash. */
+export const DELIVER_JOB = '_deliver';
+export const DIGEST_JOB = '_digest';
+export const MONITOR_JOB = '_monitor';
+export const DAILY_SUMMARY_JOB = '_daily-summary';
+
+/** BullMQ refuses ":" in custom job ids; anything else unusual is replaced too. */
+export function safeJobId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 250);
+}

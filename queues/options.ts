@@ -21,3 +21,8 @@ export const ANALYSIS_CHILD_OPTIONS = {
   /** Only a crashed thread is worth retrying; a bot's own failure fails at once (UnrecoverableError). */
   attempts: 2,
 } as const;
+
+/** BullMQ priority of a notification job: lower runs first, so critical (1) is handled before info (4). */
+export function bullPriority(priority: 'info' | 'warning' | 'error' | 'critical'): number {
+  return { critical: 1, error: 2, warning: 3, info: 4 }[priority];
+}

@@ -6,6 +6,7 @@ import {
   AnalysisMessage,
   CoordinatorMessage,
   ExecutionMessage,
+  NotificationDelivery,
   NotificationMessage,
   OptimizeRunMessage,
   OptimizeSweepMessage,
@@ -15,8 +16,8 @@ import type { Config } from '../src/config/schema.ts';
 import { marketKey } from '../src/core/market.ts';
 import { hashTagged } from '../src/infra/keys.ts';
 import { InvalidPayloadError } from './errors.ts';
-import { QUEUE, executionQueueName, jobId } from './names.ts';
-import { ANALYSIS_CHILD_OPTIONS, defaultJobOptions } from './options.ts';
+import { DELIVER_JOB, QUEUE, executionQueueName, jobId, safeJobId } from './names.ts';
+import { ANALYSIS_CHILD_OPTIONS, bullPriority, defaultJobOptions } from './options.ts';
 
 /** Validates a payload against its schema, or throws an InvalidPayloadError naming every problem. */
 export function parsePayload<S extends z.ZodType>(queue: string, schema: S, data: unknown): z.infer<S> {
@@ -120,8 +121,28 @@ export class Queues {
 
   async notify(message: NotificationMessage): Promise<void> {
     const m = parsePayload(QUEUE.notifications, NotificationMessage, message);
-    const priority = { critical: 1, error: 2, warning: 3, info: 4 }[m.priority];
-    await this.notifications.add(m.event, m, { priority });
+    await this.notifications.add(m.event, m, { priority: bullPriority(m.priority) });
+  }
+
+  /**
+   * One delivery job per channel, each with its own retries, at the notification's priority
+   * (critical first). The job id is the notification's and the channel's: a retried fan-out adds
+   * nothing twice.
+   */
+  async addDeliveries(deliveries: NotificationDelivery[], retry: { attempts: number; backoffMs: number }): Promise<void> {
+    const ds = deliveries.map((d) => parsePayload(QUEUE.notifications, NotificationDelivery, d));
+    await this.notifications.addBulk(
+      ds.map((d) => ({
+        name: DELIVER_JOB,
+        data: d,
+        opts: {
+          jobId: safeJobId(`deliver-${d.notification.id}-${d.channel}`),
+          priority: bullPriority(d.notification.priority),
+          attempts: retry.attempts,
+          backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 },
+        },
+      })),
+    );
   }
 
   async close(): Promise<void> {

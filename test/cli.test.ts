@@ -63,6 +63,16 @@ describe('configuration errors', () => {
     expect(run.stderr).toMatch(/bots\.timeoutMs: .*\(got -5\)/);
   });
 
+  it('make `quorum config check` name the missing secret of an enabled notification channel, and pass once it is set', () => {
+    const file = configFile('notify:\n  webhook:\n    enabled: true\n');
+    const missing = quorum(['--config', file, 'config', 'check'], { QUORUM_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('notify.webhook is enabled but QUORUM_WEBHOOK_SECRET (the HMAC key) is not set in the environment');
+    const set = quorum(['--config', file, 'config', 'check', '--json'], { QUORUM_WEBHOOK_URL: 'http://127.0.0.1:9/hook', QUORUM_WEBHOOK_SECRET: 'a-webhook-secret-of-some-length' });
+    expect(set.code).toBe(0);
+    expect(set.stdout).not.toContain('a-webhook-secret-of-some-length');
+  });
+
   it('print the effective config with secrets masked', () => {
     const run = quorum(['config', 'check', '--json'], { QUORUM_TOKEN: 'fake-token-0123456789abcdef', QUORUM_API_KEY: 'fake-api-key-ZZZZ' });
     expect(run.code).toBe(0);

@@ -126,6 +126,9 @@ describe('execution on a ccxt exchange (mock Binance over HTTP)', () => {
     const report = await reconcileNow(venue);
     expect(report.refreshed).toBeGreaterThanOrEqual(1);
     expect(await venue.ctx.ledger.getOrder(id)).toMatchObject({ status: 'filled', filledAmount: '1', fillCount: 2 });
+    const filled = (await venue.ctx.queues.notifications.getJobs(['waiting', 'prioritized', 'completed'])).filter((j) => j.data.event === 'order.filled' && j.data.dedupeKey === id);
+    expect(filled).toHaveLength(1);
+    expect(filled[0]!.data.title).toMatch(/^buy 1 ETH filled at [0-9.]+ BTC$/);
     await fillsAgree(venue, id);
     expect(venue.mock.ordersByClientId(id)).toBe(1);
   }, 30_000);

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, secretValues, type LoadedConfig } from '../config/load.ts';
 import { createLogger, type Logger } from '../infra/logger.ts';
+import { notifySecrets } from '../main/notify.ts';
 import { RedisPolicyError, RedisUnavailableError, resolveRedis, type RedisEndpoint } from '../infra/redis.ts';
 import { createContext, type Context } from '../main/context.ts';
 import { StartupError } from '../main/workers.ts';
@@ -24,7 +25,7 @@ export function loadConfigOrExit(options: GlobalOptions, overrides: Record<strin
 }
 
 export function loggerFor(loaded: LoadedConfig, name = 'quorum'): Logger {
-  return createLogger({ level: loaded.config.log.level, format: loaded.config.log.format, secrets: secretValues(loaded.config), name });
+  return createLogger({ level: loaded.config.log.level, format: loaded.config.log.format, secrets: [...secretValues(loaded.config), ...notifySecrets(loaded.config.notify, process.env)], name });
 }
 
 /**

@@ -26,6 +26,7 @@ import { keyspace } from '../infra/keys.ts';
 import { BotHealthStore } from '../store/statsStore.ts';
 import { discoverBots } from '../registry/discover.ts';
 import { AuditLog } from '../store/auditLog.ts';
+import { resolveChannels } from '../notify/settings.ts';
 import { compileThreadEntry } from '../registry/runner.ts';
 import { addBacktestCommand } from './backtestCommand.ts';
 import { addOptimizeCommand } from './optimizeCommand.ts';
@@ -417,6 +418,12 @@ configCommand
   .action((opts: { json?: boolean; explain?: boolean }) => {
     const loaded = loadConfigOrExit(globals());
     const masked = maskSecrets(loaded.config);
+    // Enabled notification channels need their secrets in this environment: say which are missing.
+    const notifyProblems = resolveChannels(loaded.config.notify, process.env).problems;
+    if (notifyProblems.length > 0) {
+      process.stderr.write(`notification channels are misconfigured\n${notifyProblems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.exit(EXIT.config);
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ok: true, file: loaded.file ?? null, sources: loaded.sources, config: masked }, null, 2)}\n`);
     } else {

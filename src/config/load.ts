@@ -77,7 +77,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     sources[field.path] = `environment variable ${name}`;
   }
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('QUORUM__') || value === undefined) continue;
+    // Empty means unset, as for the named variables (docker compose passes ${VAR:-} as "").
+    if (!name.startsWith('QUORUM__') || value === undefined || value === '') continue;
     const path = name.slice('QUORUM__'.length).split('__').map(camelCase).join('.');
     setPath(raw, path, parseEnvValue(value));
     sources[path] = `environment variable ${name}`;

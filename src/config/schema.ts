@@ -269,11 +269,110 @@ const WorkersSchema = z
     analysis: positiveInt.max(256).default(16).describe('Concurrent analysis jobs per worker process'),
     coordinator: positiveInt.max(64).default(8).describe('Concurrent coordinator jobs per worker process (I/O-bound; one market decides one candle at a time)'),
     execution: positiveInt.max(64).default(2).describe('Concurrent execution jobs per worker process'),
-    notifications: positiveInt.max(64).default(2).describe('Concurrent notification jobs per worker process'),
+    notifications: positiveInt.max(64).default(4).describe('Concurrent notification jobs per worker process (deliveries wait on channels; a hanging one holds a slot until its timeout)'),
     optimize: positiveInt.max(32).default(1).describe('Concurrent optimisation backtests per worker process (CPU-bound: one per core to spare)'),
     botThreads: positiveInt.max(32).default(2).describe('Threads that run bot code in each analysis worker process'),
   })
   .strict();
+
+const priority = z.enum(['info', 'warning', 'error', 'critical']);
+const envName = (fallback: string, what: string) =>
+  z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name, e.g. "QUORUM_TELEGRAM_BOT_TOKEN"')
+    .default(fallback)
+    .describe(`Name of the environment variable holding ${what} (secrets are read from the environment only)`);
+const channelBase = {
+  enabled: z.boolean().default(false).describe('Send notifications to this channel'),
+  minPriority: priority.default('info').describe('Least priority sent to this channel (info, warning, error, critical)'),
+};
+
+const NotifySchema = z
+  .object({
+    dedupeWindowSeconds: z.number().int().min(0).max(7 * 86_400).default(300).describe('A notification with the same event and dedupe key as one sent this recently is dropped (0 = off)'),
+    digest: z
+      .object({
+        priorities: z.array(priority).default(['info']).describe('Priorities gathered into digests instead of being sent one by one'),
+        everySeconds: positiveInt.max(7 * 86_400).default(900).describe('How often the digest is sent (when it holds anything)'),
+        maxItems: positiveInt.max(100_000).default(1000).describe('Most events kept for one digest (the oldest go first)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Low-priority events batched into one message per channel'),
+    delivery: z
+      .object({
+        attempts: positiveInt.max(100).default(8).describe('Attempts of one delivery to one channel before it fails (retryable errors only)'),
+        backoffMs: positiveInt.default(2000).describe('First retry delay of a delivery; doubles each attempt, with jitter'),
+        timeoutMs: positiveInt.max(120_000).default(10_000).describe('A channel that has not answered in this long counts as down for that attempt'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Delivery: one job per channel, retried on its own'),
+    monitor: z
+      .object({
+        everySeconds: positiveInt.max(3600).default(60).describe('How often drawdown and workers are checked'),
+        drawdownThresholds: z.array(z.number().gt(0).max(1)).max(20).default([0.05, 0.1, 0.15]).describe('Drawdowns from the equity peak that are announced when crossed'),
+        workerLostAfterSeconds: positiveInt.max(3600).default(60).describe('A queue that once had a worker and has had none for this long is announced (worker.lost)'),
+        dailySummaryHourUtc: z.number().int().min(0).max(23).default(0).describe('UTC hour of the daily summary'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Scheduled checks on the notifications queue: drawdown thresholds, lost workers, the daily summary'),
+    telegram: z
+      .object({
+        ...channelBase,
+        // A numeric id from an environment variable arrives as a number (JSON): taken as its digits.
+        chatId: z
+          .preprocess((v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : v), z.string().regex(/^-?[0-9]+$|^@[A-Za-z0-9_]{5,}$/, 'must be a numeric chat id or @channelname'))
+          .optional()
+          .describe('Chat to post to (a numeric id or @channelname)'),
+        apiBaseUrl: z.string().url().default('https://api.telegram.org').describe('Bot API base URL'),
+        botTokenEnv: envName('QUORUM_TELEGRAM_BOT_TOKEN', 'the bot token'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Telegram (Bot API sendMessage)'),
+    discord: z
+      .object({ ...channelBase, webhookUrlEnv: envName('QUORUM_DISCORD_WEBHOOK_URL', 'the webhook URL (it contains its token)') })
+      .strict()
+      .prefault({})
+      .describe('Discord webhook'),
+    slack: z
+      .object({ ...channelBase, webhookUrlEnv: envName('QUORUM_SLACK_WEBHOOK_URL', 'the incoming-webhook URL (it contains its token)') })
+      .strict()
+      .prefault({})
+      .describe('Slack incoming webhook'),
+    webhook: z
+      .object({
+        ...channelBase,
+        urlEnv: envName('QUORUM_WEBHOOK_URL', 'the URL to POST to'),
+        secretEnv: envName('QUORUM_WEBHOOK_SECRET', 'the HMAC-SHA256 key of X-Quorum-Signature'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Generic webhook: a JSON POST signed with X-Quorum-Signature: sha256=<HMAC of the raw body>'),
+    email: z
+      .object({
+        ...channelBase,
+        host: z.string().min(1).optional().describe('SMTP server'),
+        port: z.number().int().min(1).max(65535).default(587).describe('SMTP port'),
+        secure: z.boolean().default(false).describe('TLS from the start (port 465); else STARTTLS when the server offers it'),
+        user: z.string().min(1).optional().describe('SMTP user, when the server needs a login'),
+        passwordEnv: envName('QUORUM_SMTP_PASSWORD', 'the SMTP password'),
+        from: z.string().min(3).optional().describe('Sender address'),
+        to: z.array(z.string().min(3)).default([]).describe('Recipients'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Email over SMTP (nodemailer)'),
+  })
+  .strict()
+  .superRefine((n, ctx) => {
+    if (n.telegram.enabled && !n.telegram.chatId) ctx.addIssue({ code: 'custom', path: ['telegram', 'chatId'], message: 'an enabled Telegram channel needs a chat id' });
+    if (n.email.enabled && !n.email.host) ctx.addIssue({ code: 'custom', path: ['email', 'host'], message: 'an enabled email channel needs an SMTP host' });
+    if (n.email.enabled && !n.email.from) ctx.addIssue({ code: 'custom', path: ['email', 'from'], message: 'an enabled email channel needs a sender address' });
+    if (n.email.enabled && n.email.to.length === 0) ctx.addIssue({ code: 'custom', path: ['email', 'to'], message: 'an enabled email channel needs at least one recipient' });
+  });
 
 export const ConfigSchema = z
   .object({
@@ -290,6 +389,7 @@ export const ConfigSchema = z
     risk: RiskSchema.prefault({}).describe('Risk gates'),
     queues: QueuesSchema.prefault({}).describe('Job options and retention'),
     workers: WorkersSchema.prefault({}).describe('Concurrency of each worker process'),
+    notify: NotifySchema.prefault({}).describe('Notifications: channels, priorities, duplicate suppression, digests, scheduled checks'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -159,11 +159,19 @@ export const ExecutionMessage = envelope('execution', 1, {
 });
 export type ExecutionMessage = z.infer<typeof ExecutionMessage>;
 
+const notificationPriority = z.enum(['info', 'warning', 'error', 'critical']);
+/** Event names are dotted lower-case words ("order.filled"); the queue's own jobs start with "_" and cannot clash. */
+const notificationEvent = z.string().min(1).max(100).regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'must be dotted lower-case words, e.g. "order.filled"');
+
 export const NotificationMessage = envelope('notification', 1, {
-  priority: z.enum(['info', 'warning', 'error', 'critical']),
-  event: z.string().min(1).max(100),
+  priority: notificationPriority,
+  event: notificationEvent,
   title: z.string().min(1).max(200),
   body: z.string().max(4000),
+  /** Same event and same key within notify.dedupeWindowSeconds: sent once. Unset: the title and body are the key. */
+  dedupeKey: z.string().min(1).max(200).optional(),
+  /** Sent at once even when its priority is one that is digested (the daily summary). */
+  immediate: z.boolean().optional(),
 });
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
@@ -196,3 +204,18 @@ export const OptimizeSweepMessage = envelope('optimize-sweep', 1, {
   parts: z.array(span),
 });
 export type OptimizeSweepMessage = z.infer<typeof OptimizeSweepMessage>;
+/** One notification (or digest) for one channel: the job a failing channel retries on its own. No secret is ever part of it. */
+export const NotificationDelivery = envelope('notification-delivery', 1, {
+  channel: z.enum(['telegram', 'discord', 'slack', 'webhook', 'email']),
+  notification: z
+    .object({
+      id: z.string().min(1).max(200),
+      event: z.string().min(1).max(100),
+      priority: notificationPriority,
+      title: z.string().min(1).max(400),
+      body: z.string().max(4000),
+      at: z.number().int().nonnegative(),
+    })
+    .strict(),
+});
+export type NotificationDelivery = z.infer<typeof NotificationDelivery>;

@@ -51,6 +51,13 @@ export function keyspace(prefix: string) {
     perfInstances: `${root}:perf:instances`,
     perfEquity: (account: string, quote: string) => `${root}:perf:equity:${account}:${quote}`,
     perfOrders: (account: string) => `${root}:perf:orders:${account}`,
+    /** Notifications: duplicate suppression, the pending digest, and what the monitor last saw. */
+    notifyDedupe: (hash: string) => `${root}:notify:dedupe:${hash}`,
+    notifyDigest: `${root}:notify:digest`,
+    notifyDigestFlush: (flushId: string) => `${root}:notify:digest:flush:${flushId}`,
+    notifyDrawdown: (account: string) => `${root}:notify:drawdown:${account}`,
+    notifyWorkers: `${root}:notify:workers`,
+    notifySummary: (account: string) => `${root}:notify:summary:${account}`,
   };
 }
 

@@ -16,6 +16,7 @@ import { RequestBudget } from '../store/requestBudget.ts';
 import { AuditLog } from '../store/auditLog.ts';
 import type { Context } from './context.ts';
 import { StartupError } from './startupError.ts';
+import { notifyFilled } from '../../processors/common.ts';
 
 export interface VenueStartOptions {
   /** The --confirm-live flag: live trading is never started without it. */
@@ -105,10 +106,14 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
     gateway,
     markets,
     reconcile: async (now) => {
+      // Orders that fill at the venue after placement (resting limits, partial fills) are seen here.
+      const openBefore = await ctx.ledger.openOrders();
       const report = await gateway.reconcile(now, async (id) => {
         const job = await ctx.queues.execution.getJob(id);
         return job !== undefined && !(await job.isFailed()) && !(await job.isCompleted());
       });
+      const settled = await Promise.all([...openBefore.map((o) => o.intent.clientOrderId), ...report.adopted].map((id) => ctx.ledger.getOrder(id)));
+      await notifyFilled(ctx.queues, settled.filter((o) => o !== undefined), Date.now());
       if (report.adopted.length > 0 || report.abandoned.length > 0 || report.drift.length > 0) {
         await audit.append('reconciled', { ...report });
         ctx.log.warn({ ...report }, 'reconciliation changed the ledger or found drift');

@@ -21,6 +21,8 @@ import { runBacktest } from './backtest.ts';
 import type { Context } from './context.ts';
 import { StartupError } from './startupError.ts';
 import { createVenue, type VenueStartOptions } from './venue.ts';
+import { buildNotifiers, notifyMonitor, scheduleNotifications } from './notify.ts';
+import { NotifyStore } from '../store/notifyStore.ts';
 import { RECONCILE_JOB, type ExecutionDeps } from '../../processors/execution.ts';
 
 export { StartupError } from './startupError.ts';
@@ -38,7 +40,7 @@ export interface RunningWorkers {
  * Starts a worker for each named queue in this process. Any number of such processes, on any
  * number of hosts, share the work through Redis.
  */
-export async function startWorkers(ctx: Context, names: string[], options: VenueStartOptions = {}): Promise<RunningWorkers> {
+export async function startWorkers(ctx: Context, names: string[], options: VenueStartOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<RunningWorkers> {
   const wanted = [...new Set(names.map(normaliseQueueName))];
   const known = allQueueNames(ctx.account);
   const unknown = wanted.filter((n) => !known.includes(n));
@@ -56,6 +58,10 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
   if (bots && bots.report.failed.length > 0) {
     for (const f of bots.report.failed) ctx.log.error({ file: f.file, error: f.error }, 'bot file failed to load; its instances cannot run');
   }
+
+  // Notification channels, their secrets from the environment: checked before any worker starts.
+  const serveNotifications = wanted.includes(QUEUE.notifications);
+  const notifiers = serveNotifications ? buildNotifiers(ctx.config.notify, options.env ?? process.env) : [];
 
   const now = () => Date.now();
   const gateway = venue?.gateway;
@@ -133,7 +139,16 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     },
     [QUEUE.notifications]: {
       concurrency: ctx.config.workers.notifications,
-      processor: notificationsProcessor({ stats: ctx.stats, log: ctx.log }),
+      processor: notificationsProcessor({
+        stats: ctx.stats,
+        log: ctx.log,
+        queues: ctx.queues,
+        store: new NotifyStore(ctx.redis, ctx.keys),
+        channels: notifiers,
+        settings: ctx.config.notify,
+        monitor: notifyMonitor(ctx),
+        now,
+      }),
     },
     [QUEUE.optimize]: {
       concurrency: ctx.config.workers.optimize,
@@ -206,6 +221,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     return worker;
   });
   if (venue?.reconcile && serveExecution) await scheduleReconciliation(ctx);
+  if (serveNotifications) await scheduleNotifications(ctx);
   ctx.log.info({ queues: wanted, instances: enabled.length, venue: venue ? `${ctx.config.exchange.mode}:${ctx.account}` : 'none' }, 'workers started');
 
   return {
@@ -218,6 +234,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       await counts.flush();
       await runner?.close();
       await venue?.close();
+      await Promise.all(notifiers.map((n) => n.close()));
     },
   };
 }
