@@ -15,6 +15,7 @@ import { createContext } from '../src/main/context.ts';
 import { runReplay, waitForDrain } from '../src/main/pipeline.ts';
 import { startWorkers } from '../src/main/workers.ts';
 import { QUEUE } from '../queues/names.ts';
+import { backtestThroughput } from './backtest.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('./results.json', import.meta.url);
@@ -98,9 +99,20 @@ const endpoint = await resolveRedis({ url: process.env.REDIS_URL, startPrivate: 
 try {
   const startedAt = new Date().toISOString();
   const memory = await analysisWorkerMemory(endpoint.url);
-  const results = { startedAt, node: process.version, analysisWorkerMemory: memory };
+  const backtest = await backtestThroughput(ROOT);
+  const results = {
+    startedAt,
+    node: process.version,
+    // The headline figures, flat, for scripts and the README table.
+    analysis_worker_rss_mb: memory.analysisWorkerPeakRssMb,
+    backtest_evals_per_s: backtest.backtestEvalsPerS,
+    plain_loop_evals_per_s: backtest.plainLoopEvalsPerS,
+    analysisWorkerMemory: memory,
+    backtest,
+  };
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   const rows: Array<[string, string, string]> = [
+    ['backtest bot-candle evaluations/s (20 EMA crossover instances, whole decision sequence)', `${backtest.backtestEvalsPerS}/s`, `plain typed-array EMA loop ${backtest.plainLoopEvalsPerS}/s: overhead ${backtest.overhead}x (target <= ${backtest.targetOverhead}x: ${backtest.meetsTarget ? 'met' : 'NOT met'})`],
     ['analysis worker RSS, all default instances run', `${memory.analysisWorkerPeakRssMb} MB peak (${memory.analysisWorkerRssMb} MB at the end)`, `worker without bots ${memory.baselineWorkerRssMb} MB; target < ${memory.targetMb} MB: ${memory.meetsTarget ? 'met' : 'NOT met'}`],
   ];
   process.stdout.write(`\n${rows.map((r) => r.join('  |  ')).join('\n')}\n\nwritten to ${fileURLToPath(RESULTS)}\n`);

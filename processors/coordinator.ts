@@ -2,7 +2,7 @@ import { DelayedError, type Job, type Queue } from 'bullmq';
 import { Decimal } from 'decimal.js';
 import { AnalysisResult, CoordinatorMessage, type ExecutionMessage } from '../src/contracts/messages.ts';
 import { stamp } from '../src/contracts/envelope.ts';
-import { aggregate, type Abstention, type AggregationPolicy, type Consensus, type Vote } from '../src/coordinator/aggregate.ts';
+import { aggregate, byInstanceId, type Abstention, type AggregationPolicy, type Consensus, type Vote } from '../src/coordinator/aggregate.ts';
 import { decide, intentOf, marketsToWatch, marksFrom, riskLookback, utcDay, type DecideSettings } from '../src/coordinator/decide.ts';
 import { newDecision, type Decision, type DecisionOrder } from '../src/coordinator/decision.ts';
 import { scoreVotes, type TrackRecord } from '../src/coordinator/trackRecord.ts';
@@ -273,8 +273,8 @@ async function collectVotes(job: Job, m: CoordinatorMessage): Promise<{ votes: V
   for (const { instanceId } of m.instances) {
     if (!answered.has(instanceId)) abstentions.push({ instanceId, why: 'no answer' });
   }
-  votes.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
-  abstentions.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  votes.sort(byInstanceId);
+  abstentions.sort(byInstanceId);
   return { votes, abstentions };
 }
 

@@ -13,6 +13,8 @@ import { CandleStore } from '../src/store/candleStore.ts';
 import { LedgerStore } from '../src/store/ledgerStore.ts';
 import type { StatsStore } from '../src/store/statsStore.ts';
 import type { Queues } from '../queues/producers.ts';
+import { candleAt } from '../src/core/candle.ts';
+import { notifyFilled } from './common.ts';
 import { executionProcessor } from './execution.ts';
 
 // The execution stage with a limit order: placed resting, filled later by candles, never twice.
@@ -30,6 +32,7 @@ describe('execution of a limit order', () => {
   const notified: NotificationMessage[] = [];
   const counters: Record<string, number> = {};
   let run: (m: ExecutionMessage) => Promise<Record<string, unknown>>;
+  const queues = { execution: { name: 'execution-paper' }, notify: async (n: NotificationMessage) => void notified.push(n) } as unknown as Queues;
 
   beforeAll(async () => {
     redis = createRedis(inject('redisUrl'));
@@ -39,7 +42,6 @@ describe('execution of a limit order', () => {
     await ledger.ensureAccount({ BTC: '1' });
     gateway = new PaperGateway('paper', ledger, rules, { slippageBps: 5 });
     const stats = { incr: async (f: string) => void (counters[f] = (counters[f] ?? 0) + 1), reject: async () => {} } as unknown as StatsStore;
-    const queues = { execution: { name: 'execution-paper' }, notify: async (n: NotificationMessage) => void notified.push(n) } as unknown as Queues;
     const processor = executionProcessor({ gateway, stats, queues, log: createLogger({ level: 'silent', format: 'json' }), now: () => 1, maxStartedAttempts: 30 });
     run = async (m) => (await processor({ id: m.intent.clientOrderId, data: m, name: m.intent.side } as Job)) as Record<string, unknown>;
     await candles.store('ADA/BTC', '5m', { ts: D, open: 0.0000533, high: 0.0000533, low: 0.00005288, close: 0.0000529, volume: 431401.978695 }, null);
@@ -71,10 +73,15 @@ describe('execution of a limit order', () => {
     expect(await ledger.getOrder('qb-ADABTC-exec-bad')).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/tick/) });
   });
 
-  it('notifies a market order that fills at placement, once however often the job runs', async () => {
+  it('notifies a paper market order once, when the candle after its decision fills it, however often the job runs', async () => {
     const market = { clientOrderId: 'qb-ADABTC-exec-market', symbol: 'ADA/BTC', side: 'buy', type: 'market', amount: '100', decisionTs: D, reason: 'test' } as const;
-    expect(await run(message(market))).toMatchObject({ status: 'filled', duplicate: false });
-    expect(await run(message(market))).toMatchObject({ status: 'filled', duplicate: true });
+    expect(await run(message(market))).toMatchObject({ status: 'open', duplicate: false });
+    expect(await run(message(market))).toMatchObject({ status: 'open', duplicate: true });
+    expect(notified.filter((n) => n.event === 'order.filled')).toHaveLength(0);
+    // What the coordinator does on the next candle of the market (processors/coordinator.ts).
+    const next = (await candles.window('ADA/BTC', '5m', D + TF, 1));
+    await notifyFilled(queues, await gateway.onCandle('ADA/BTC', '5m', candleAt(next, 0), 3), 3);
+    await notifyFilled(queues, await gateway.onCandle('ADA/BTC', '5m', candleAt(next, 0), 4), 4);
     const fills = notified.filter((n) => n.event === 'order.filled');
     expect(fills).toHaveLength(1);
     expect(fills[0]).toMatchObject({ priority: 'info', dedupeKey: 'qb-ADABTC-exec-market', title: expect.stringMatching(/^buy 100 ADA filled at 0\.0000529\d* BTC$/) });

@@ -33,6 +33,8 @@ describe('quorum optimize: a parameter sweep as jobs', () => {
       env: { ...process.env, REDIS_URL: redisUrl(), QUORUM_REDIS_PREFIX: prefix, QUORUM_LOG_LEVEL: 'warn', QUORUM_LOG_FORMAT: 'json' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
+    // Both workers are serving before the sweep is queued, so that both take part.
+    while ((await pipeline.ctx.queues.optimize.getWorkersCount()) < 1) await new Promise((r) => setTimeout(r, 100));
     local = await startWorkers(pipeline.ctx, [QUEUE.optimize]);
     ({ report } = await runSweep(pipeline.ctx, { grid: GRID, objective: 'totalReturn', files: pipeline.ctx.replayFiles, from: FROM, folds: 2, timeoutMs: 240_000 }));
   }, 300_000);

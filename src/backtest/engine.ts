@@ -1,5 +1,5 @@
 import { Decimal } from 'decimal.js';
-import { aggregate, type Abstention, type AggregationPolicy, type Vote } from '../coordinator/aggregate.ts';
+import { aggregate, byInstanceId, type Abstention, type AggregationPolicy, type Vote } from '../coordinator/aggregate.ts';
 import { decide, intentOf, marketsToWatch, marksFrom, riskLookback, utcDay, type DecideSettings, type LossRecord } from '../coordinator/decide.ts';
 import { newDecision, type Decision } from '../coordinator/decision.ts';
 import { scoreVotes, type TrackRecord } from '../coordinator/trackRecord.ts';
@@ -247,8 +247,8 @@ export class BacktestEngine {
         abstentions.push({ instanceId: i.id, why: `failed: ${i.id}: ${message}` });
       }
     }
-    votes.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
-    abstentions.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    votes.sort(byInstanceId);
+    abstentions.sort(byInstanceId);
     return { votes, abstentions };
   }
 

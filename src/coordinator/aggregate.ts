@@ -64,6 +64,14 @@ export interface Consensus {
 }
 
 /**
+ * The order votes and abstentions are listed in (by instance id, code unit by code unit): the
+ * same in the pipeline and the backtester, and far cheaper than a locale-aware comparison.
+ */
+export function byInstanceId(a: { instanceId: string }, b: { instanceId: string }): number {
+  return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0;
+}
+
+/**
  * Turns one candle's votes for one market into one answer, so two bots' opposite wishes can
  * never become opposite orders. Regime bots label the market; veto bots can block a buy; the
  * others vote with their configured weight × track-record multiplier × regime multiplier. The
