@@ -1,9 +1,9 @@
 import { Decimal } from 'decimal.js';
 import { aggregate, byInstanceId, type Abstention, type AggregationPolicy, type Vote } from '../coordinator/aggregate.ts';
-import { decide, intentOf, marketsToWatch, marksFrom, riskLookback, utcDay, type DecideSettings, type LossRecord } from '../coordinator/decide.ts';
+import { decide, holdingShare, intentOf, marketsToWatch, marksFrom, riskLookback, utcDay, type DecideSettings, type LossRecord } from '../coordinator/decide.ts';
 import { newDecision, type Decision } from '../coordinator/decision.ts';
 import { scoreVotes, type TrackRecord } from '../coordinator/trackRecord.ts';
-import type { BotDefinition, BotFamily, BotRole } from '../core/bot.ts';
+import type { BotDefinition, BotInstance } from '../core/bot.ts';
 import { analyzeWith, checkParams, trainWith, type BotCallResult } from '../core/botCall.ts';
 import { sliceWindow, type Candle, type CandleWindow } from '../core/candle.ts';
 import { initialAccount, type AccountState } from '../core/ledger.ts';
@@ -31,20 +31,8 @@ import { MemoryBook } from './memoryBook.ts';
  * pipeline's thread pool and time budget are what contain that live).
  */
 
-/** A configured bot instance as the backtest needs it (structurally the registry's BotInstance). */
-export interface BacktestInstance {
-  id: string;
-  botId: string;
-  family: BotFamily;
-  role: BotRole;
-  markets: string[];
-  params: Record<string, unknown>;
-  weight: number;
-  warmup: number;
-  enabled: boolean;
-  otherMarkets: Record<string, string[]>;
-  model: { trainingWindow: number; retrainEvery: number } | null;
-}
+/** A configured bot instance, as the registry resolves it from the config. */
+export type BacktestInstance = Omit<BotInstance, 'botVersion'>;
 
 export interface BacktestStep {
   symbol: string;
@@ -277,17 +265,7 @@ export class BacktestEngine {
     const previous = prevTs === null ? undefined : this.decisions.get(decisionKey(symbol, timeframe, prevTs));
     if (previous) return previous.inventory;
     const account = this.book.account;
-    const amount = Number(account.positions[symbol]?.amount ?? 0);
-    if (!(amount > 0)) return 0;
-    const quote = quoteOf(symbol);
-    let equity = Number(account.cash[quote] ?? 0);
-    for (const [s, p] of Object.entries(account.positions)) {
-      if (quoteOf(s) !== quote) continue;
-      const mark = s === symbol ? close : (this.lastClose.get(s) ?? Number(p.avgPrice));
-      equity += Number(p.amount) * mark;
-    }
-    const share = equity > 0 ? (amount * close) / equity : 0;
-    return Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 0;
+    return holdingShare(account, symbol, close, Object.fromEntries(Object.keys(account.positions).map((s) => [s, this.lastClose.get(s)])));
   }
 
   /** The model for the current retraining period, trained once on the candles before the period began. */

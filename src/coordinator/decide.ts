@@ -212,6 +212,23 @@ export function decide(input: DecideInput, settings: DecideSettings): DecideOutc
   };
 }
 
+/**
+ * The share of its quote currency's equity that the holding in `symbol` is worth at `close`,
+ * other holdings at their marks (their average price when a mark is missing): what an
+ * inventory-aware bot sees when the market's previous decision did not record it.
+ */
+export function holdingShare(account: AccountState, symbol: string, close: number, marks: Readonly<Record<string, number | undefined>>): number {
+  const amount = Number(account.positions[symbol]?.amount ?? 0);
+  if (!(amount > 0)) return 0;
+  const quote = quoteOf(symbol);
+  let equity = Number(account.cash[quote] ?? 0);
+  for (const [s, p] of Object.entries(account.positions)) {
+    if (quoteOf(s) !== quote) continue;
+    equity += Number(p.amount) * (s === symbol ? close : (marks[s] ?? Number(p.avgPrice)));
+  }
+  return inventoryShare(String(amount), close, equity);
+}
+
 /** The holding's value as a share of equity, in [0, 1]; 0 when either is not a sane number. */
 function inventoryShare(amount: string, close: number, equity: number): number {
   const share = (Number(amount) * close) / equity;

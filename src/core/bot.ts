@@ -101,3 +101,24 @@ export interface BotDefinition<S extends z.ZodObject = z.ZodObject> {
 export function defineBot<S extends z.ZodObject>(definition: Omit<BotDefinition<S>, 'apiVersion'>): BotDefinition<S> {
   return { apiVersion: BOT_API_VERSION, ...definition };
 }
+
+/** A configured bot instance, checked against its bot and resolved to concrete markets. */
+export interface BotInstance {
+  id: string;
+  botId: string;
+  botVersion: string;
+  family: BotFamily;
+  role: BotRole;
+  /** Resolved symbols, in configured order, without duplicates. */
+  markets: string[];
+  /** Parsed by the bot's schema, defaults applied. */
+  params: Record<string, unknown>;
+  weight: number;
+  /** Candles the bot needs with these params. */
+  warmup: number;
+  enabled: boolean;
+  /** Per analysed market, the other markets the bot reads (pairs bots). */
+  otherMarkets: Record<string, string[]>;
+  /** Training schedule of a learning bot with these params; null for the others. */
+  model: { trainingWindow: number; retrainEvery: number } | null;
+}

@@ -3,7 +3,6 @@ import { relative } from 'node:path';
 import { expandGrid, walkForwardParts, type Objective, type OptimizeReport, type ParameterGrid, type Span } from '../backtest/optimize.ts';
 import { maskSecrets } from '../config/load.ts';
 import { withParameters } from '../config/parameters.ts';
-import type { Config } from '../config/schema.ts';
 import { stamp } from '../contracts/envelope.ts';
 import type { OptimizeRunMessage } from '../contracts/messages.ts';
 import { quoteOf } from '../core/market.ts';

@@ -4,10 +4,10 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import { instancesForMarket } from '../registry/instances.ts';
 import { BotRunner } from '../registry/runner.ts';
 import { decideSettingsOf, policyFor } from './policies.ts';
+import { holdingShare } from '../coordinator/decide.ts';
 import type { Decision } from '../coordinator/decision.ts';
 import { decisionProgress } from '../../processors/common.ts';
 import { ModelStore } from '../store/modelStore.ts';
-import { quoteOf } from '../core/market.ts';
 import { withLock } from '../store/lock.ts';
 import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { ticksProcessor } from '../../processors/ticks.ts';
@@ -285,17 +285,11 @@ function cached<T>(ms: number, compute: () => Promise<T>): { get(): Promise<T> }
 /** The value of the account's holding of `symbol` as a fraction of equity in its quote currency. */
 async function inventoryOf(ctx: Context, symbol: string, close: number): Promise<number> {
   const { state } = await ctx.ledger.snapshot();
-  const amount = Number(state.positions[symbol]?.amount ?? 0);
-  if (!(amount > 0)) return 0;
-  const quote = quoteOf(symbol);
-  let equity = Number(state.cash[quote] ?? 0);
-  for (const [s, p] of Object.entries(state.positions)) {
-    if (quoteOf(s) !== quote) continue;
-    const mark = s === symbol ? close : ((await ctx.candles.latest(s, ctx.series.find((f) => f.symbol === s)?.timeframe ?? '5m'))?.close ?? Number(p.avgPrice));
-    equity += Number(p.amount) * mark;
+  const marks: Record<string, number | undefined> = {};
+  for (const s of Object.keys(state.positions)) {
+    if (s !== symbol) marks[s] = (await ctx.candles.latest(s, ctx.series.find((f) => f.symbol === s)?.timeframe ?? '5m'))?.close;
   }
-  const share = equity > 0 ? (amount * close) / equity : 0;
-  return Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 0;
+  return holdingShare(state, symbol, close, marks);
 }
 
 /** Job outcome counters in Redis, batched so that counting costs no round trip per job. */

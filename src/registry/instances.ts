@@ -1,28 +1,9 @@
 import { basename, extname } from 'node:path';
 import type { BotInstanceConfig } from '../config/schema.ts';
-import type { BotFamily, BotRole } from '../core/bot.ts';
+import type { BotInstance } from '../core/bot.ts';
 import type { DiscoveryReport } from './discover.ts';
 
-/** A configured bot instance, checked against its bot and resolved to concrete markets. */
-export interface BotInstance {
-  id: string;
-  botId: string;
-  botVersion: string;
-  family: BotFamily;
-  role: BotRole;
-  /** Resolved symbols, in configured order, without duplicates. */
-  markets: string[];
-  /** Parsed by the bot's schema, defaults applied. */
-  params: Record<string, unknown>;
-  weight: number;
-  /** Candles the bot needs with these params. */
-  warmup: number;
-  enabled: boolean;
-  /** Per analysed market, the other markets the bot reads (pairs bots). */
-  otherMarkets: Record<string, string[]>;
-  /** Training schedule of a learning bot with these params; null for the others. */
-  model: { trainingWindow: number; retrainEvery: number } | null;
-}
+export type { BotInstance } from '../core/bot.ts';
 
 export interface ResolveOptions {
   /** bots.windowSize: an instance whose warmup exceeds it could never run. */
