@@ -68,8 +68,11 @@ export function sameOriginOnly(token: string | undefined) {
   return (req: Request, _res: Response, next: NextFunction) => {
     if (SAFE_METHODS.has(req.method)) return next();
     if (token && bearerMatches(req, token)) return next();
+    // Fetch metadata, where the browser sends it, decides (a form on a page served with a strict
+    // referrer policy says Origin: null even to its own server); Origin is the fallback.
     const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    if (site !== undefined) {
+      if (site === 'same-origin' || site === 'none') return next();
       return next(new ApiError('FORBIDDEN', `cross-site request refused: a ${req.method} from another site (${site}) cannot change anything here`));
     }
     const origin = req.headers.origin;

@@ -139,7 +139,7 @@ export function createApp(deps: ServerDeps, live: LiveFeed = liveFeedOf(deps)): 
   app.disable('x-powered-by');
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Referrer-Policy', 'same-origin');
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
@@ -157,7 +157,7 @@ export function createApp(deps: ServerDeps, live: LiveFeed = liveFeedOf(deps)): 
   app.get('/login', (req, res) => {
     const next = typeof req.query.next === 'string' && req.query.next.startsWith('/') && !req.query.next.startsWith('//') ? req.query.next : '/';
     res.type('html').send(
-      `<!doctype html><meta charset="utf-8"><title>Quorum: sign in</title><link rel="stylesheet" href="/login.css">` +
+      `<!doctype html><meta charset="utf-8"><title>Quorum: sign in</title>` +
         `<form method="post" action="/login"><h1>Quorum</h1><input type="hidden" name="next" value="${escapeHtml(next)}">` +
         `<label>Token <input type="password" name="token" autofocus autocomplete="current-password"></label> <button>Sign in</button></form>`,
     );
@@ -193,7 +193,13 @@ export function createApp(deps: ServerDeps, live: LiveFeed = liveFeedOf(deps)): 
   app.get('/vendor/lightweight-charts.js', (_req, res) => {
     res.sendFile(join(root, 'node_modules', 'lightweight-charts', 'dist', 'lightweight-charts.standalone.production.js'));
   });
-  app.use(express.static(join(root, 'src', 'api', 'dashboard'), { index: 'index.html', fallthrough: true }));
+  app.use(
+    express.static(join(root, 'src', 'api', 'dashboard'), {
+      index: 'index.html',
+      // Only our own scripts run on the dashboard; it cannot be framed.
+      setHeaders: (res) => res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
+    }),
+  );
 
   app.use((req, _res, next) => {
     const known = routes.filter((r) => matches(r.path, req.path)).map((r) => r.method.toUpperCase());
