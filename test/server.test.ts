@@ -35,6 +35,22 @@ describe('the HTTP server', () => {
     expect(problems).toContain('the feed has not delivered a candle yet');
   });
 
+  it('calls the feed stale and the breaker open on /readyz, with the reasons', async () => {
+    const tick = await ctx.queues.ticks.add('stale-tick', { any: 'thing' }, { timestamp: Date.now() - 3_600_000 });
+    await ctx.redis.hset(ctx.keys.breaker('paper'), 'state', 'not json');
+    try {
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(503);
+      const { problems, checks } = await res.json();
+      expect(problems).toContain('the circuit breaker of "paper" is open: stored breaker state is unreadable: not JSON');
+      expect(problems.find((p: string) => p.startsWith('the feed is stale'))).toMatch(/last candle reached the ticks queue 3600 s ago \(limit 900 s\)/);
+      expect(checks).toMatchObject({ redis: true, breaker: 'open' });
+    } finally {
+      await tick.remove();
+      await ctx.redis.del(ctx.keys.breaker('paper'));
+    }
+  });
+
   it('refuses Bull Board and the API without the token, and with a wrong one', async () => {
     for (const path of ['/admin/queues/api/queues', '/api/summary', '/']) {
       const res = await fetch(`${server.url}${path}`, { headers: { accept: 'application/json' } });

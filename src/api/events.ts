@@ -31,6 +31,8 @@ export class LiveFeed {
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
   private busy = false;
+  /** The last failure logged: a lasting one (Redis down, a ledger not created yet) is logged once, not every second. */
+  private lastProblem = '';
 
   constructor(
     private readonly deps: LiveDeps,
@@ -73,12 +75,15 @@ export class LiveFeed {
       const points = (await this.deps.equity()).map((q) => ({ ts: now, ...q }));
       this.history.push(...points);
       if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
+      this.lastProblem = '';
       if (this.clients.size === 0) return;
       const slowDue = this.ticks++ % this.slowEvery === 0;
       const [fast, slow] = await Promise.all([this.deps.snapshot(), slowDue ? this.deps.slowSnapshot() : Promise.resolve(undefined)]);
       for (const res of this.clients) send(res, 'snapshot', { ...fast, ...(slow ?? {}), equityPoints: points });
     } catch (error) {
-      this.deps.log.warn({ err: (error as Error).message }, 'live dashboard update failed');
+      const message = (error as Error).message;
+      if (message !== this.lastProblem) this.deps.log.warn({ err: message }, 'live dashboard update failed');
+      this.lastProblem = message;
       for (const res of this.clients) send(res, 'problem', { message: `could not read the state: ${(error as Error).message}` });
     } finally {
       this.busy = false;

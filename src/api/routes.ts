@@ -41,6 +41,8 @@ export interface ApiDeps {
   };
   bots: {
     list(): Promise<BotView[]>;
+    /** Just the status of each instance (cheaper than list: no P&L attribution). */
+    statuses(): Promise<string[]>;
     disable(instanceId: string, reason: string, by: string): Promise<void>;
     enable(instanceId: string, by: string): Promise<{ wasDisabled: boolean }>;
     resetQuarantine(instanceId: string, by: string): Promise<{ wasQuarantined: boolean }>;

@@ -79,7 +79,7 @@ function operationalRoutes(deps: ServerDeps, live: LiveFeed, document: () => Rec
           timings: () => deps.timings.read(),
           breaker: deps.data.breaker,
           risk: deps.risk.report,
-          botStatuses: async () => (await deps.bots.list()).map((b) => b.status),
+          botStatuses: () => deps.bots.statuses(),
         });
         res.type(m.contentType).send(m.body);
       },

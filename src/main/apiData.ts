@@ -110,6 +110,7 @@ export function apiDataOf(ctx: Context) {
     orders: () => ctx.ledger.orders(),
     fills: (): Promise<Fill[]> => ctx.ledger.fills(),
     trades,
+    statuses: async (): Promise<string[]> => (await instances()).map((i) => i.status),
     async bots(): Promise<BotView[]> {
       const [list, closed] = await Promise.all([instances(), trades()]);
       const contributions = pnlContributions(closed);

@@ -28,6 +28,7 @@ export function serverDepsOf(ctx: Context) {
     },
     bots: {
       list: () => data.bots(),
+      statuses: () => data.statuses(),
       disable: (id: string, reason: string, by: string) => disableInstance(ctx, id, reason, by),
       enable: (id: string, by: string) => enableInstance(ctx, id, by),
       resetQuarantine: (id: string, by: string) => resetQuarantine(ctx, id, by),
