@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, startServer, type RunningServer } from '../src/api/server.ts';
 import { createLogger } from '../src/infra/logger.ts';
@@ -154,6 +155,8 @@ describe('the REST API', () => {
   it('describes every route it serves in its OpenAPI document, generated from the same schemas', async () => {
     const doc = await (await get('/api/openapi.json')).json();
     expect(doc.openapi).toMatch(/^3\./);
+    // A valid OpenAPI document (schema and references checked by a validator); it validates a copy.
+    await SwaggerParser.validate(structuredClone(doc));
     const described = new Set(Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)));
     const served = servedRoutes(createApp({ ...serverDepsOf(ctx), host: '127.0.0.1', port: 0, token: TOKEN }));
     const api = served.filter((r) => /^(GET|POST|PUT|DELETE) (\/api\/|\/healthz|\/readyz|\/metrics)/.test(r));
