@@ -19,6 +19,7 @@ export interface LiveDeps {
 }
 
 const HISTORY_MAX = 5_000;
+const IDLE_POINT_MS = 60_000;
 
 /**
  * Server-sent events for the dashboard. One timer per server builds a snapshot and sends it to
@@ -28,6 +29,7 @@ const HISTORY_MAX = 5_000;
 export class LiveFeed {
   private readonly clients = new Set<Response>();
   private readonly history: EquityPoint[] = [];
+  private readonly lastPoint = new Map<string, EquityPoint>();
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
   private busy = false;
@@ -72,7 +74,13 @@ export class LiveFeed {
     this.busy = true;
     try {
       const now = Date.now();
-      const points = (await this.deps.equity()).map((q) => ({ ts: now, ...q }));
+      // A point per quote when its equity or drawdown moved, else one a minute: the bounded
+      // history then spans hours of a quiet market, not minutes.
+      const points = (await this.deps.equity()).map((q) => ({ ts: now, ...q })).filter((p) => {
+        const last = this.lastPoint.get(p.quote);
+        return !last || last.equity !== p.equity || last.drawdown !== p.drawdown || now - last.ts >= IDLE_POINT_MS;
+      });
+      for (const p of points) this.lastPoint.set(p.quote, p);
       this.history.push(...points);
       if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
       this.lastProblem = '';
