@@ -9,6 +9,12 @@ import { ApiError } from './errors.ts';
 import { EXPORT_COLUMNS, fillRow, orderRow, toCsv, toJsonLines, tradeRow } from './export.ts';
 import { route, type RouteDef } from './route.ts';
 
+/** The fields of a recorded decision the API reads (the coordinator stores more: see processors/coordinator.ts). */
+export type DecisionView = StoredDecision & {
+  risk?: { verdict?: string; gate?: string; reason?: string } | undefined;
+  votes?: unknown[] | undefined;
+};
+
 /** What a bot instance looks like to the API (src/main/apiData.ts builds it). */
 export interface BotView {
   id: string;
@@ -85,8 +91,8 @@ async function onInstance<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function isDenial(d: StoredDecision): boolean {
-  return (d.risk as { verdict?: string } | undefined)?.verdict === 'deny';
+export function isDenial(d: StoredDecision): boolean {
+  return (d as DecisionView).risk?.verdict === 'deny';
 }
 
 /** Every /api route; the OpenAPI document is generated from this list. */
@@ -158,7 +164,7 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       query: z.object({ limit: limit(500, 50) }).strict(),
       handler: async ({ query }) => {
         const denials = (await deps.decisions.recent(2000)).filter(isDenial).slice(0, query.limit);
-        return { denials: denials.map((d) => ({ symbol: d.symbol, timeframe: d.timeframe, candleTs: d.candleTs, ...(d.risk as object) })) };
+        return { denials: denials.map((d) => ({ symbol: d.symbol, timeframe: d.timeframe, candleTs: d.candleTs, ...(d as DecisionView).risk })) };
       },
     }),
     route({

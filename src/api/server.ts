@@ -19,7 +19,7 @@ import { readiness } from './health.ts';
 import { renderMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { register, route, type RouteDef } from './route.ts';
-import { apiRoutes, type ApiDeps } from './routes.ts';
+import { apiRoutes, isDenial, type ApiDeps, type DecisionView } from './routes.ts';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -121,9 +121,10 @@ function liveFeedOf(deps: ServerDeps): LiveFeed {
           positions,
           openOrders: orders.filter((o) => o.status === 'open'),
           recentOrders: orders.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, 20),
-          decisions: decisions.filter((d) => d.action !== 'hold' || (d.risk as { verdict?: string })?.verdict !== 'none').slice(0, 20),
+          // Holds with nothing to do are most decisions; the table shows the ones that did something.
+          decisions: decisions.filter((d) => d.action !== 'hold' || (d as DecisionView).risk?.verdict !== 'none').slice(0, 20),
           lastDecisions: decisions.slice(0, 10),
-          denials: decisions.filter((d) => (d.risk as { verdict?: string })?.verdict === 'deny').slice(0, 20),
+          denials: decisions.filter(isDenial).slice(0, 20),
         };
       },
       async slowSnapshot() {

@@ -38,19 +38,25 @@ async function marksOf(ctx: Context, symbols: string[]): Promise<Record<string, 
   return marks;
 }
 
+/** The fields of a recorded decision (processors/coordinator.ts) that say why its order was placed. */
+type OrderDecision = StoredDecision & {
+  order?: { clientOrderId: string; side: string; purpose: 'consensus' | 'exit' } | null;
+  votes?: Array<{ instanceId: string; action: string; confidence: number; effectiveWeight: number }>;
+  exit?: { kind?: string } | null;
+  risk?: { reason?: string };
+};
+
 /** What the decision behind each order said: its purpose, reason and the voters for its side. */
 function orderContexts(decisions: StoredDecision[]): Map<string, OrderContext> {
   const out = new Map<string, OrderContext>();
-  for (const d of decisions) {
-    const order = d.order as { clientOrderId: string; side: string; purpose: 'consensus' | 'exit' } | null | undefined;
+  for (const d of decisions as OrderDecision[]) {
+    const order = d.order;
     if (!order) continue;
-    const votes = (d.votes as Array<{ instanceId: string; action: string; confidence: number; effectiveWeight: number }> | undefined) ?? [];
-    const exit = d.exit as { kind?: string } | null | undefined;
     out.set(order.clientOrderId, {
       purpose: order.purpose,
-      reason: String((d.risk as { reason?: string } | undefined)?.reason ?? ''),
-      exitKind: exit?.kind,
-      voters: votes.filter((v) => v.action === order.side && v.effectiveWeight > 0).map((v) => ({ instanceId: v.instanceId, weight: v.effectiveWeight * v.confidence })),
+      reason: d.risk?.reason ?? '',
+      exitKind: d.exit?.kind,
+      voters: (d.votes ?? []).filter((v) => v.action === order.side && v.effectiveWeight > 0).map((v) => ({ instanceId: v.instanceId, weight: v.effectiveWeight * v.confidence })),
     });
   }
   return out;
