@@ -30,7 +30,25 @@ describe('the HTTP server', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect((await ready.json()).problems).toContain('no worker serves queue "ticks"');
+    const problems = (await ready.json()).problems as string[];
+    expect(problems).toContain('no worker serves queue "ticks"');
+    expect(problems).toContain('the feed has not delivered a candle yet');
+  });
+
+  it('calls the feed stale and the breaker open on /readyz, with the reasons', async () => {
+    const tick = await ctx.queues.ticks.add('stale-tick', { any: 'thing' }, { timestamp: Date.now() - 3_600_000 });
+    await ctx.redis.hset(ctx.keys.breaker('paper'), 'state', 'not json');
+    try {
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(503);
+      const { problems, checks } = await res.json();
+      expect(problems).toContain('the circuit breaker of "paper" is open: stored breaker state is unreadable: not JSON');
+      expect(problems.find((p: string) => p.startsWith('the feed is stale'))).toMatch(/last candle reached the ticks queue 3600 s ago \(limit 900 s\)/);
+      expect(checks).toMatchObject({ redis: true, breaker: 'open' });
+    } finally {
+      await tick.remove();
+      await ctx.redis.del(ctx.keys.breaker('paper'));
+    }
   });
 
   it('refuses Bull Board and the API without the token, and with a wrong one', async () => {
@@ -118,6 +136,29 @@ describe('the HTTP server', () => {
     expect(after.instances.find((i: { id: string }) => i.id === id)).toMatchObject({ status: 'disabled', suspension: { reason: 'investigating', by: 'api' } });
     const released = await post(`${id}/release`);
     expect(await released.json()).toMatchObject({ instance: id, status: 'running', wasDisabled: true, wasQuarantined: false });
+  });
+
+  it('refuses a state change from another site even with the session cookie, and takes it from its own pages', async () => {
+    const login = await fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ token: TOKEN }), redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const url = `${server.url}/api/trading-state`;
+    const json = { cookie, 'content-type': 'application/json' };
+    const body = JSON.stringify({ state: 'REDUCING', reason: 'csrf attempt' });
+    const before = await ctx.risk.tradingState();
+    // A cross-site form POST, as a browser sends it (it marks the request; a page cannot unmark it).
+    const form = await fetch(url, { method: 'POST', body: 'state=REDUCING&reason=csrf', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' } });
+    expect(form.status).toBe(403);
+    expect((await form.json()).message).toMatch(/cross-site request refused/);
+    const crossOrigin = await fetch(url, { method: 'POST', body, headers: { ...json, origin: 'http://evil.example' } });
+    expect(crossOrigin.status).toBe(403);
+    expect((await crossOrigin.json()).message).toMatch(/cross-origin request refused: POST from origin http:\/\/evil\.example/);
+    expect((await fetch(url, { method: 'POST', body, headers: { ...json, 'sec-fetch-site': 'same-site' } })).status).toBe(403);
+    expect(await ctx.risk.tradingState()).toEqual(before);
+    const own = await fetch(url, { method: 'POST', body, headers: { ...json, origin: server.url, 'sec-fetch-site': 'same-origin' } });
+    expect(own.status).toBe(200);
+    expect((await ctx.risk.tradingState()).state).toBe('REDUCING');
+    // Signing in from another site is refused as well (login CSRF).
+    expect((await fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ token: TOKEN }), headers: { origin: 'http://evil.example' }, redirect: 'manual' })).status).toBe(403);
   });
 
   it('refuses to bind beyond loopback without a token', async () => {

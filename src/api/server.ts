@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createBullBoard } from '@bull-board/api';
@@ -7,53 +8,38 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import type { Logger } from '../infra/logger.ts';
-import type { StatsStore } from '../store/statsStore.ts';
-import type { DecisionStore } from '../store/decisionStore.ts';
 import { z } from 'zod';
-import { TRADING_STATES, type TradingState, type TradingStateRecord } from '../risk/tradingState.ts';
+import { projectRoot } from '../infra/compile.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Timings } from '../store/timingStore.ts';
+import { requireToken, safeEqual, sameOriginOnly, sessionValue, SESSION_COOKIE, SESSION_TTL_MS } from './auth.ts';
+import { ApiError, toApiError } from './errors.ts';
+import { LiveFeed } from './events.ts';
+import { readiness } from './health.ts';
+import { renderMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import { register, route, type RouteDef } from './route.ts';
+import { apiRoutes, isDenial, type ApiDeps, type DecisionView } from './routes.ts';
 
 export const BULL_BOARD_PATH = '/admin/queues';
-const SESSION_COOKIE = 'quorum_session';
-const SESSION_TTL_MS = 12 * 3_600_000;
 
 export class ServerConfigError extends Error {
   override readonly name = 'ServerConfigError';
 }
 
-export interface ServerDeps {
+export interface ServerDeps extends ApiDeps {
   host: string;
   port: number;
   token?: string | undefined;
   redis: Redis;
   queues: Queue[];
-  stats: StatsStore;
-  decisions: DecisionStore;
-  /** The kill switch and the risk figures (see src/main/riskReport.ts). */
-  risk: {
-    report(): Promise<unknown>;
-    tradingState(): Promise<TradingStateRecord>;
-    history(): Promise<TradingStateRecord[]>;
-    setTradingState(state: TradingState, reason: string, by: string): Promise<TradingStateRecord>;
-  };
-  /** Bot instances: status, health, and taking them out of and back into service (see src/main/botControl.ts). */
-  bots: {
-    list(): Promise<unknown[]>;
-    disable(instanceId: string, reason: string, by: string): Promise<void>;
-    release(instanceId: string, by: string): Promise<unknown>;
-  };
+  timings: { read(): Promise<Timings> };
+  /** /readyz calls the feed stale when no candle reached the ticks queue for this long. */
+  feedMaxAgeMs: number;
+  /** How often the dashboard's server-sent events carry a fresh snapshot (default 1 s). */
+  liveIntervalMs?: number | undefined;
   log: Logger;
 }
-
-const InstanceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an instance id (kebab-case)');
-const DisableRequest = z.object({ reason: z.string().trim().min(1, 'say why').max(500) }).strict();
-
-const TradingStateRequest = z
-  .object({
-    state: z.enum(TRADING_STATES),
-    reason: z.string().trim().min(1, 'say why (it is recorded and sent to the operators)').max(500),
-  })
-  .strict();
 
 export interface RunningServer {
   url: string;
@@ -65,74 +51,116 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** A session cookie proves the token was presented without carrying it: expiry + HMAC keyed by the token. */
-function sessionValue(token: string, expires: number): string {
-  return `${expires}.${createHmac('sha256', token).update(`quorum-session:${expires}`).digest('hex')}`;
+const NoInput = z.object({}).strict();
+
+/** Health, metrics, the event stream and the OpenAPI document: routes outside the data API but described with it. */
+function operationalRoutes(deps: ServerDeps, live: LiveFeed, document: () => Record<string, unknown>): RouteDef[] {
+  const health = { redis: deps.redis, queues: deps.queues, breaker: deps.data.breaker, feedMaxAgeMs: deps.feedMaxAgeMs };
+  return [
+    route({
+      method: 'get', path: '/healthz', tag: 'health', auth: false, summary: 'Alive: the process answers', query: NoInput,
+      handler: () => ({ status: 'ok' }),
+    }),
+    route({
+      method: 'get', path: '/readyz', tag: 'health', auth: false, errors: [503], query: NoInput,
+      summary: 'Ready to trade: Redis answers, a worker serves every queue, the breaker is closed, the feed is fresh (503 with the reasons otherwise)',
+      handler: async (_input, _req, res) => {
+        const r = await readiness(health);
+        res.status(r.ready ? 200 : 503).json({ status: r.ready ? 'ready' : 'not ready', problems: r.problems, checks: r.checks });
+      },
+    }),
+    route({
+      method: 'get', path: '/metrics', tag: 'health', summary: 'Prometheus metrics (text exposition format)', query: NoInput,
+      responds: { type: 'text/plain', description: 'Prometheus text format 0.0.4' },
+      handler: async (_input, _req, res) => {
+        const m = await renderMetrics({
+          queues: deps.queues,
+          counters: () => deps.stats.counters(),
+          timings: () => deps.timings.read(),
+          breaker: deps.data.breaker,
+          risk: deps.risk.report,
+          botStatuses: () => deps.bots.statuses(),
+        });
+        res.type(m.contentType).send(m.body);
+      },
+    }),
+    route({
+      method: 'get', path: '/api/events', tag: 'state', summary: 'Server-sent events: a snapshot of the dashboard state every second', query: NoInput,
+      responds: { type: 'text/event-stream' },
+      handler: (_input, req, res) => live.connect(req, res),
+    }),
+    route({
+      method: 'get', path: '/api/openapi.json', tag: 'state', summary: 'This description', query: NoInput,
+      handler: () => document(),
+    }),
+  ];
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+function liveFeedOf(deps: ServerDeps): LiveFeed {
+  const quotes = async () =>
+    (await deps.risk.report()).quotes.map((q) => ({ quote: q.quote, equity: Number(q.equity), drawdown: q.drawdown ?? 0 }));
+  return new LiveFeed(
+    {
+      log: deps.log,
+      equity: quotes,
+      async snapshot() {
+        const [risk, breaker, counters, positions, orders, decisions] = await Promise.all([
+          deps.risk.report(),
+          deps.data.breaker(),
+          deps.stats.counters(),
+          deps.data.positions(),
+          deps.data.orders(),
+          deps.decisions.recent(500),
+        ]);
+        return {
+          at: Date.now(),
+          tradingState: risk.tradingState,
+          breaker,
+          counters,
+          quotes: risk.quotes,
+          positions,
+          openOrders: orders.filter((o) => o.status === 'open'),
+          recentOrders: orders.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, 20),
+          // Holds with nothing to do are most decisions; the table shows the ones that did something.
+          decisions: decisions.filter((d) => d.action !== 'hold' || (d as DecisionView).risk?.verdict !== 'none').slice(0, 20),
+          lastDecisions: decisions.slice(0, 10),
+          denials: decisions.filter(isDenial).slice(0, 20),
+        };
+      },
+      async slowSnapshot() {
+        return { bots: await deps.bots.list(), markets: deps.data.markets() };
+      },
+    },
+    deps.liveIntervalMs ?? 1000,
+  );
 }
 
-function readCookie(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
-}
-
-/** Every route but health needs the token (Bearer header) or a session obtained with it. */
-function requireToken(token: string | undefined) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!token) return next();
-    const header = req.headers.authorization ?? '';
-    if (header.startsWith('Bearer ') && safeEqual(header.slice(7), token)) return next();
-    const session = readCookie(req, SESSION_COOKIE);
-    if (session) {
-      const expires = Number(session.split('.')[0]);
-      if (Number.isFinite(expires) && expires > Date.now() && safeEqual(session, sessionValue(token, expires))) return next();
-    }
-    if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-    res.status(401).json({ error: 'unauthorized', message: 'this route needs the QUORUM_TOKEN as "Authorization: Bearer <token>" or a session from POST /login' });
-  };
-}
-
-export function createApp(deps: ServerDeps): express.Express {
+export function createApp(deps: ServerDeps, live: LiveFeed = liveFeedOf(deps)): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
+  // Before anything reads a body or changes a thing: no state change from another site.
+  app.use(sameOriginOnly(deps.token));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const problems: string[] = [];
-    try {
-      if ((await deps.redis.ping()) !== 'PONG') problems.push('redis did not answer PONG');
-    } catch (error) {
-      problems.push(`redis unreachable: ${(error as Error).message}`);
-    }
-    if (problems.length === 0) {
-      for (const queue of deps.queues) {
-        const workers = await queue.getWorkersCount().catch(() => 0);
-        if (workers === 0) problems.push(`no worker serves queue "${queue.name}"`);
-      }
-    }
-    res.status(problems.length === 0 ? 200 : 503).json({ status: problems.length === 0 ? 'ready' : 'not ready', problems });
-  });
+  const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  let routes: RouteDef[] = [];
+  const document = () => openApiDocument(routes, version);
+  routes = [...operationalRoutes(deps, live, document), ...apiRoutes(deps)];
+  const router = express.Router();
+  for (const r of routes.filter((r) => r.auth === false)) register(router, r);
+  app.use(router);
 
   app.get('/login', (req, res) => {
-    const next = typeof req.query.next === 'string' && req.query.next.startsWith('/') ? req.query.next : '/';
+    const next = typeof req.query.next === 'string' && req.query.next.startsWith('/') && !req.query.next.startsWith('//') ? req.query.next : '/';
     res.type('html').send(
-      `<!doctype html><title>Quorum login</title><form method="post" action="/login"><input type="hidden" name="next" value="${escapeHtml(next)}">` +
-        `<label>Token <input type="password" name="token" autofocus></label> <button>Sign in</button></form>`,
+      `<!doctype html><meta charset="utf-8"><title>Quorum: sign in</title>` +
+        `<form method="post" action="/login"><h1>Quorum</h1><input type="hidden" name="next" value="${escapeHtml(next)}">` +
+        `<label>Token <input type="password" name="token" autofocus autocomplete="current-password"></label> <button>Sign in</button></form>`,
     );
   });
   app.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
@@ -141,9 +169,13 @@ export function createApp(deps: ServerDeps): express.Express {
     if (!deps.token) return res.redirect(303, next);
     if (!safeEqual(given, deps.token)) return res.status(401).type('text').send('wrong token');
     const expires = Date.now() + SESSION_TTL_MS;
-    // SameSite=Strict: a cross-site page cannot make the browser send it, so state changes are CSRF-safe.
+    // SameSite=Strict: a cross-site page cannot make the browser send it.
     res.cookie(SESSION_COOKIE, sessionValue(deps.token, expires), { httpOnly: true, sameSite: 'strict', maxAge: SESSION_TTL_MS, path: '/' });
     res.redirect(303, next);
+  });
+  app.post('/logout', (_req, res) => {
+    res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/' });
+    res.redirect(303, '/login');
   });
 
   app.use(requireToken(deps.token));
@@ -153,75 +185,41 @@ export function createApp(deps: ServerDeps): express.Express {
   createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board, options: { uiConfig: { boardTitle: 'Quorum' } } });
   app.use(BULL_BOARD_PATH, board.getRouter());
 
-  app.get('/api/summary', async (_req, res) => {
-    res.json({ counters: await deps.stats.counters(), recentDecisions: await deps.decisions.recent(20), rejections: await deps.stats.rejections(20) });
-  });
+  const authed = express.Router();
+  for (const r of routes.filter((r) => r.auth !== false)) register(authed, r);
+  app.use(authed);
 
-  app.get('/api/risk', async (_req, res) => {
-    res.json(await deps.risk.report());
+  // The dashboard: static HTML and JS, and the charting library from node_modules (no build step).
+  const root = projectRoot();
+  app.get('/vendor/lightweight-charts.js', (_req, res) => {
+    res.sendFile(join(root, 'node_modules', 'lightweight-charts', 'dist', 'lightweight-charts.standalone.production.js'));
   });
+  app.use(
+    express.static(join(root, 'src', 'api', 'dashboard'), {
+      index: 'index.html',
+      // Only our own scripts run on the dashboard; it cannot be framed.
+      setHeaders: (res) => res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
+    }),
+  );
 
-  app.get('/api/trading-state', async (_req, res) => {
-    res.json({ current: await deps.risk.tradingState(), history: await deps.risk.history() });
+  app.use((req, _res, next) => {
+    const known = routes.filter((r) => matches(r.path, req.path)).map((r) => r.method.toUpperCase());
+    if (known.length > 0) return next(new ApiError('METHOD_NOT_SUPPORTED', `${req.method} is not supported on ${req.path} (use ${known.join(', ')})`));
+    next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`));
   });
-
-  // JSON only: a cross-site form cannot send application/json without a CORS preflight we never grant.
-  app.post('/api/trading-state', express.json({ limit: '4kb' }), async (req, res) => {
-    if (!req.is('application/json')) return res.status(415).json({ error: 'unsupported_media_type', message: 'send the body as application/json' });
-    const parsed = TradingStateRequest.safeParse(req.body);
-    if (!parsed.success) {
-      return res.status(400).json({ error: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-    }
-    const record = await deps.risk.setTradingState(parsed.data.state, parsed.data.reason, 'api');
-    res.json({ current: record });
-  });
-
-  app.get('/api/bots', async (_req, res) => {
-    res.json({ instances: await deps.bots.list() });
-  });
-
-  app.post('/api/bots/:id/:action', express.json({ limit: '4kb' }), async (req, res) => {
-    const id = InstanceId.safeParse(req.params.id);
-    if (!id.success) return res.status(400).json({ error: 'bad_request', message: `instance: ${id.error.issues[0]!.message}` });
-    const action = req.params.action;
-    if (action !== 'disable' && action !== 'release') return res.status(404).json({ error: 'not_found', message: `no action "${action}": use disable or release` });
-    if (action === 'disable' && !req.is('application/json')) return res.status(415).json({ error: 'unsupported_media_type', message: 'send the body as application/json' });
-    try {
-      if (action === 'disable') {
-        const body = DisableRequest.safeParse(req.body);
-        if (!body.success) return res.status(400).json({ error: 'bad_request', message: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-        await deps.bots.disable(id.data, body.data.reason, 'api');
-        return res.json({ instance: id.data, status: 'disabled' });
-      }
-      return res.json({ instance: id.data, status: 'running', ...((await deps.bots.release(id.data, 'api')) as object) });
-    } catch (error) {
-      if ((error as Error).name === 'UnknownInstanceError') return res.status(404).json({ error: 'not_found', message: (error as Error).message });
-      throw error;
-    }
-  });
-
-  app.get('/', async (_req, res) => {
-    const counters = await deps.stats.counters();
-    const rows = Object.entries(counters)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${v}</td></tr>`)
-      .join('');
-    res.type('html').send(
-      `<!doctype html><meta charset="utf-8"><title>Quorum</title><h1>Quorum</h1>` +
-        `<p><a href="${BULL_BOARD_PATH}">Bull Board</a> · <a href="/api/summary">summary (JSON)</a> · <a href="/readyz">readiness</a></p>` +
-        `<table><thead><tr><th>counter</th><th>value</th></tr></thead><tbody>${rows}</tbody></table>`,
-    );
-  });
-
-  app.use((req, res) => {
-    res.status(404).json({ error: 'not_found', message: `no route ${req.method} ${req.path}` });
-  });
-  app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) deps.log.error({ err: error.message }, 'request failed');
-    res.status(status).json({ error: status === 500 ? 'internal' : 'bad_request', message: status === 500 ? 'internal error' : error.message });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiError = toApiError(error);
+    if (apiError.code === 'INTERNAL_SERVER_ERROR') deps.log.error({ err: (error as Error)?.message, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) return res.end();
+    res.status(apiError.status).json(apiError.toJSON());
   });
   return app;
+}
+
+/** Whether an express path pattern (/api/bots/:id) matches a concrete path. */
+function matches(pattern: string, path: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_]+)/g, '[^/]+')}/?$`);
+  return re.test(path);
 }
 
 /** Binds the server; refuses an address beyond loopback unless a token protects it. */
@@ -229,11 +227,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   if (!isLoopback(deps.host) && !deps.token) {
     throw new ServerConfigError(`refusing to bind to ${deps.host} without a token: set QUORUM_TOKEN (16+ characters), or bind to 127.0.0.1`);
   }
-  const app = createApp(deps);
+  const live = liveFeedOf(deps);
+  const app = createApp(deps, live);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(deps.port, deps.host, (error?: Error) => (error ? reject(error) : resolve(s)));
     s.once('error', reject);
   });
+  live.start();
   const { port } = server.address() as AddressInfo;
   const shownHost = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
   return {
@@ -241,6 +241,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     server,
     close: () =>
       new Promise<void>((resolve) => {
+        live.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

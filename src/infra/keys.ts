@@ -26,6 +26,8 @@ export function keyspace(prefix: string) {
     sending: (account: string) => `${root}:orders:sending:${account}`,
     fills: (account: string) => `${root}:fills:${account}`,
     counters: `${root}:counters`,
+    /** Job durations per queue and analysis time per bot instance (src/store/timingStore.ts). */
+    timings: `${root}:timings`,
     audit: `${root}:audit`,
     auditHead: `${root}:audit:head`,
     lock: (name: string) => `${root}:lock:${name}`,

@@ -57,19 +57,38 @@ export async function disableInstance(ctx: Context, instanceId: string, reason: 
   ctx.log.warn({ instanceId, reason, by }, 'bot instance disabled');
 }
 
+/** Lifts a person's disable (a quarantine, if any, stays); whether there was one to lift. */
+export async function enableInstance(ctx: Context, instanceId: string, by: string): Promise<{ wasDisabled: boolean }> {
+  await known(ctx, instanceId);
+  const wasDisabled = await ctx.health.enable(instanceId);
+  ctx.log.warn({ instanceId, by, wasDisabled }, 'bot instance enabled');
+  return { wasDisabled };
+}
+
+/** Ends a quarantine with a clean run of failures (a person's disable, if any, stays). */
+export async function resetQuarantine(ctx: Context, instanceId: string, by: string): Promise<{ wasQuarantined: boolean }> {
+  await known(ctx, instanceId);
+  const wasQuarantined = await ctx.health.resetQuarantine(instanceId);
+  ctx.log.warn({ instanceId, by, wasQuarantined }, 'bot instance quarantine reset');
+  if (wasQuarantined) await notifyReleased(ctx, instanceId, by);
+  return { wasQuarantined };
+}
+
+async function notifyReleased(ctx: Context, instanceId: string, by: string): Promise<void> {
+  await ctx.queues.notify({
+    ...stamp('notification', 1, Date.now()),
+    priority: 'info',
+    event: 'bot.released',
+    title: `bot instance ${instanceId} released from quarantine (${by})`,
+    body: 'it receives jobs again',
+  });
+}
+
 /** Puts a quarantined or disabled instance back in service with a clean run of failures. */
 export async function releaseInstance(ctx: Context, instanceId: string, by: string): Promise<{ wasQuarantined: boolean; wasDisabled: boolean }> {
   await known(ctx, instanceId);
   const released = await ctx.health.release(instanceId);
   ctx.log.warn({ instanceId, by, ...released }, 'bot instance released');
-  if (released.wasQuarantined) {
-    await ctx.queues.notify({
-      ...stamp('notification', 1, Date.now()),
-      priority: 'info',
-      event: 'bot.released',
-      title: `bot instance ${instanceId} released from quarantine (${by})`,
-      body: 'it receives jobs again',
-    });
-  }
+  if (released.wasQuarantined) await notifyReleased(ctx, instanceId, by);
   return released;
 }

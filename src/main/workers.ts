@@ -8,6 +8,7 @@ import { holdingShare } from '../coordinator/decide.ts';
 import type { Decision } from '../coordinator/decision.ts';
 import { decisionProgress } from '../../processors/common.ts';
 import { ModelStore } from '../store/modelStore.ts';
+import { TimingStore } from '../store/timingStore.ts';
 import { withLock } from '../store/lock.ts';
 import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { ticksProcessor } from '../../processors/ticks.ts';
@@ -197,6 +198,13 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
   if (venue?.reconcile && serveExecution) await reconcileAtStart(ctx, venue.reconcile);
 
   const counts = new JobCounter(ctx);
+  const timings = new TimingStore(ctx.redis, ctx.keys, (error) => ctx.log.error({ err: error.message }, 'could not save job timings'));
+  // How long each finished job ran (and, for analysis jobs, which bot): read by /metrics.
+  const timeJob = (name: string, job: Job | undefined) => {
+    if (!job?.processedOn) return;
+    const instanceId = name === QUEUE.analysis && typeof job.data?.instanceId === 'string' ? job.data.instanceId : undefined;
+    timings.observe(name, (job.finishedOn ?? Date.now()) - job.processedOn, instanceId);
+  };
   const workers = wanted.map((name) => {
     const { processor, concurrency } = processors[name]!;
     const worker = new Worker(name, processor, {
@@ -211,8 +219,12 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       lockDuration: ctx.config.queues.lockDurationMs,
       stalledInterval: ctx.config.queues.stalledIntervalMs,
     });
-    worker.on('completed', () => counts.add(`jobs.${name}.completed`));
+    worker.on('completed', (job: Job) => {
+      counts.add(`jobs.${name}.completed`);
+      timeJob(name, job);
+    });
     worker.on('failed', (job: Job | undefined, error: Error) => {
+      timeJob(name, job);
       const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
       counts.add(final ? `jobs.${name}.failed` : `jobs.${name}.retried`);
       ctx.log[final ? 'warn' : 'debug']({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, final ? 'job failed' : 'job will be retried');
@@ -232,6 +244,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       // Stop taking jobs and let active ones finish, then release the bot threads.
       await Promise.all(workers.map((w) => w.close()));
       await counts.flush();
+      await timings.flush().catch((error: Error) => ctx.log.error({ err: error.message }, 'could not save job timings'));
       await runner?.close();
       await venue?.close();
       await Promise.all(notifiers.map((n) => n.close()));

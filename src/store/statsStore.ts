@@ -102,6 +102,17 @@ export class BotHealthStore {
     return { wasQuarantined: Number(q?.[1]) === 1, wasDisabled: Number(d?.[1]) === 1 };
   }
 
+  /** Lifts a person's disable only (a quarantine stays); true if the instance was disabled. */
+  async enable(instanceId: string): Promise<boolean> {
+    return (await this.redis.hdel(this.keys.disabled, instanceId)) === 1;
+  }
+
+  /** Lifts a quarantine only (a person's disable stays), with a clean run of failures; true if it was quarantined. */
+  async resetQuarantine(instanceId: string): Promise<boolean> {
+    const [q] = (await this.redis.multi().hdel(this.keys.quarantine, instanceId).hset(this.keys.botHealth(instanceId), 'streak', 0).exec())!;
+    return Number(q?.[1]) === 1;
+  }
+
   async disable(instanceId: string, suspension: Suspension): Promise<void> {
     await this.redis.hset(this.keys.disabled, instanceId, JSON.stringify(suspension));
   }
