@@ -122,7 +122,9 @@ describe('risk engine in the pipeline', () => {
     const { ctx } = pipeline;
     await seedTrackRecords(ctx);
     const run = pipeline.replayAndDrain();
-    await waitFor(async () => ((await ctx.stats.counters()).decisions ?? 0) >= 160, 60_000);
+    // Halfway or so, at a moment when a position is open (so that the monitor has one to close).
+    const holding = async () => Object.values((await ctx.ledger.snapshot()).state.positions).some((p) => Number(p.amount) > 0);
+    await waitFor(async () => ((await ctx.stats.counters()).decisions ?? 0) >= 120 && (await holding()), 60_000);
     const haltedAt = Date.now();
     await setTradingState(ctx, 'HALTED', 'test: halfway', 'test');
     await run;

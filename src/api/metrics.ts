@@ -58,7 +58,9 @@ export async function renderMetrics(deps: MetricsDeps, now = Date.now()): Promis
     deps.queues.map(async (q) => {
       const c = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed', 'paused');
       for (const [state, count] of Object.entries(c)) jobs.set({ queue: q.name, state }, count);
-      depth.set({ queue: q.name }, (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.paused ?? 0));
+      // A job scheduler (reconciliation, notification digests and monitors) always keeps its next run delayed: that is not work waiting.
+      const scheduled = await q.getJobSchedulersCount();
+      depth.set({ queue: q.name }, (c.waiting ?? 0) + (c.prioritized ?? 0) + Math.max(0, (c.delayed ?? 0) - scheduled) + (c.paused ?? 0));
       oldest.set({ queue: q.name }, await oldestWaitingAge(q, now));
       workers.set({ queue: q.name }, (await q.getWorkers()).length);
       for (const outcome of ['completed', 'failed', 'retried']) finished.inc({ queue: q.name, outcome }, n(`jobs.${q.name}.${outcome}`));
