@@ -12,7 +12,7 @@ import { allQueueNames } from '../queues/names.ts';
 import { dropPrefix, freshPrefix, startPipeline, testConfig, waitFor, type TestPipeline } from './helpers/pipeline.ts';
 
 const TOKEN = 'fake-test-token-browser-0123456789';
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BUYER = 'buyer';
 
 /**
