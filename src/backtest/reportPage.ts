@@ -28,7 +28,8 @@ export const REPORT_SCRIPT = `
       autoSize: true,
       layout: { background: { type: 'solid', color: '#ffffff' }, textColor: '#333333' },
       grid: { vertLines: { color: '#f0f0f0' }, horzLines: { color: '#f0f0f0' } },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      // A long run has more points than pixels: let fitContent() show all of it, not the last part.
+      timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.01 },
       localization: { priceFormatter: priceFormat },
       rightPriceScale: { borderVisible: false },
     });
