@@ -11,6 +11,8 @@ import { AuditLog } from '../src/store/auditLog.ts';
 import { deadPort, HttpReceiver, SmtpReceiver } from './helpers/notifyServers.ts';
 import { ROOT, dropPrefix, freshPrefix, redisUrl, waitFor } from './helpers/pipeline.ts';
 import { findSecrets, type SecretHit } from './helpers/secrets.ts';
+import { nest, venueOverrides } from './helpers/venue.ts';
+import { startMockBinance, type MockBinance } from './mockExchange/mockBinance.ts';
 
 // The whole system as `quorum start` runs it (server, every worker, a replay in paper mode, every
 // notification channel enabled toward local servers), with distinctive fake secrets in its
@@ -19,9 +21,8 @@ import { findSecrets, type SecretHit } from './helpers/secrets.ts';
 // to shutdown, every Redis key and value of the deployment, every Bull Board API response, every
 // GET route of the REST API (from its OpenAPI document) including the exports, and the audit log.
 //
-// Paper mode reads the exchange keys into the config and never sends them anywhere; the path that
-// signs requests with them (ccxt against the mock exchange) keeps them out of logs and job data as
-// tested in test/execution.e2e.test.ts and test/cli.test.ts ("live trading").
+// It runs twice: in paper mode, and trading through ccxt on the mock Binance, where the exchange
+// keys are really used (every private request carries the key and is signed with the secret).
 
 const SECRETS = {
   apiKey: 'QRMfakeApiKey7c1e5b9d3f0a2468aceb',
@@ -39,8 +40,14 @@ const SEEDED: TrackRecord = { n: 50, sum: 0.5, sumSq: 0.03, hits: 40, lastTs: 0 
 const MARKETS = ['ETH/BTC', 'ADA/BTC'];
 const BULL_STATUSES = ['latest', 'active', 'waiting', 'waiting-children', 'prioritized', 'completed', 'failed', 'delayed', 'paused'];
 
-describe('secrets', () => {
-  const prefix = freshPrefix('secrets');
+/**
+ * paper: the simulated exchange, which reads the exchange keys into the config and sends them
+ * nowhere. testnet: ccxt against the mock Binance, which signs every private request with them.
+ */
+function secretsSuite(venue: 'paper' | 'testnet'): void {
+  const prefix = freshPrefix(`secrets-${venue}`);
+  const account = venue === 'paper' ? 'paper' : 'binance';
+  let mock: MockBinance | undefined;
   const keys = keyspace(prefix);
   let http: HttpReceiver;
   let smtp: SmtpReceiver;
@@ -64,6 +71,13 @@ describe('secrets', () => {
     smtp = await new SmtpReceiver({ user: SMTP_USER, pass: SECRETS.smtpPassword }).start();
     // A channel that refuses and echoes its secret back: the failure reason must not carry it on.
     http.behaviour.discord = { kind: 'status', status: 401, body: JSON.stringify({ message: `Invalid Webhook Token ${SECRETS.discordToken}`, code: 50027 }) };
+    if (venue === 'testnet') {
+      mock = await startMockBinance({ apiKey: SECRETS.apiKey, secret: SECRETS.apiSecret, balances: { BTC: '2', ETH: '0', ADA: '0' } });
+      // An exchange that echoes the key back in an authentication error (it fails that order for
+      // good: the reason travels to the ledger, the job, the log and the channels), and a 5xx that is retried.
+      mock.inject({ kind: 'status', status: 401, match: 'POST /api/v3/order', body: { code: -2015, msg: `Invalid API-key ${SECRETS.apiKey}, IP, or permissions for action.` } });
+      mock.inject({ kind: 'status', status: 503, match: 'POST /api/v3/order' });
+    }
     redis = createRedis(redisUrl());
     for (const symbol of MARKETS) await redis.hset(keys.trackRecords(marketKey(symbol), '5m'), BUYER, JSON.stringify(SEEDED));
 
@@ -77,6 +91,7 @@ describe('secrets', () => {
         replay: { files: MARKETS.map((m) => `data/ohlcv/${m.replace('/', '_')}-5m.csv`), lastCandles: 30 },
         bots: { dir: 'test/fixtures/risk-bots', instances: [{ id: BUYER, bot: 'always-buy' }] },
         coordinator: { minVoters: 1, trackRecord: { horizonCandles: 1000 } },
+        ...(mock ? nest(venueSettings(mock)) : {}),
         risk: { volatilityTarget: 0, maxCorrelation: 1, maxVar: 1, dailyLossLimit: 1, maxDrawdown: 1, minEdgeSamples: 1, exits: { maxHoldCandles: 4 } },
         notify: {
           telegram: { enabled: true, chatId: '-100200300', apiBaseUrl: http.url('/tg') },
@@ -99,7 +114,8 @@ describe('secrets', () => {
         QUORUM_PORT: String(port),
         QUORUM_LOG_LEVEL: 'debug',
         QUORUM_LOG_FORMAT: 'json',
-        QUORUM_MODE: 'paper',
+        QUORUM_MODE: venue,
+        ...(mock ? { QUORUM_EXCHANGE: 'binance', QUORUM_EXCHANGE_BASE_URL: mock.url } : {}),
         QUORUM_API_KEY: SECRETS.apiKey,
         QUORUM_API_SECRET: SECRETS.apiSecret,
         QUORUM_TOKEN: SECRETS.serverToken,
@@ -132,6 +148,7 @@ describe('secrets', () => {
     await redis?.quit();
     await http?.close();
     await smtp?.close();
+    await mock?.close();
     await dropPrefix(prefix);
   });
 
@@ -162,6 +179,19 @@ describe('secrets', () => {
     expect(http.on('discord')[0]!.path).toContain(SECRETS.discordToken);
     expect(smtp.mails[0]!.user).toBe(SMTP_USER);
     expect(http.on('hook')[0]!.headers['x-quorum-signature']).toMatch(/^sha256=/);
+    // On the testnet the orders went to the exchange, signed with the keys.
+    if (mock) {
+      expect(mock.orders().length).toBeGreaterThan(0);
+      // The order the exchange refused with the echoed key is recorded with the reason, the key scrubbed.
+      expect((await fetchSearched('/api/export/orders?format=jsonl')).body).toContain('-2015 Invalid API-key [REDACTED], IP, or permissions for action.');
+    }
+  });
+
+  it('keeps every secret out of what the channels received: message bodies, headers other than their own credentials, mails', () => {
+    for (const r of http.received) hits.push(...findSecrets(SECRETS, r.raw, `${r.path.split('/')[1]} message body`));
+    for (const m of smtp.mails) hits.push(...findSecrets(SECRETS, m.raw, 'mail'));
+    expect(http.received.length).toBeGreaterThan(4);
+    expect(hits).toEqual([]);
   });
 
   it('keeps every secret out of every REST API response, walking the GET routes of the OpenAPI document, exports included', async () => {
@@ -218,7 +248,7 @@ describe('secrets', () => {
   it('keeps every secret out of every Bull Board API response: queues, every job of every state, job logs and flows', async () => {
     const queues = JSON.parse((await fetchSearched('/admin/queues/api/queues')).body) as { queues: Array<{ name: string }> };
     const names = queues.queues.map((q) => q.name);
-    expect(names).toEqual(expect.arrayContaining(['ticks', 'analysis', 'coordinator', 'execution-paper', 'notifications', 'optimize']));
+    expect(names).toEqual(expect.arrayContaining(['ticks', 'analysis', 'coordinator', `execution-${account}`, 'notifications', 'optimize']));
     const jobs = new Map<string, { queue: string; id: string }>();
     for (const name of names) {
       for (const status of BULL_STATUSES) {
@@ -300,10 +330,20 @@ describe('secrets', () => {
     expect(child.exitCode).toBe(0);
     const lines = output.split('\n').filter((l) => l.trim() !== '');
     // The log was really written, at debug level, and says what happened (so an empty search proves nothing).
-    expect(lines.length).toBeGreaterThan(50);
+    expect(lines.length).toBeGreaterThan(20);
+    expect(output).toMatch(/"level":40/);
     expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1/);
     expect(output).toMatch(/kill-switch|HALTED/);
     lines.forEach((line, i) => hits.push(...findSecrets(SECRETS, line, `output line ${i + 1}`)));
     expect(hits).toEqual([]);
   });
-});
+}
+
+/** The mock-exchange settings of test/helpers/venue.ts, without the keys (they come from the environment) or its replay files. */
+function venueSettings(mock: MockBinance): Record<string, unknown> {
+  const { 'exchange.apiKey': _k, 'exchange.apiSecret': _s, 'replay.files': _f, ...rest } = venueOverrides(mock);
+  return rest;
+}
+
+describe('secrets, in paper mode', () => secretsSuite('paper'));
+describe('secrets, trading on an exchange through ccxt (mock Binance)', () => secretsSuite('testnet'));
