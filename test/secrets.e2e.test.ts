@@ -54,6 +54,8 @@ function secretsSuite(venue: 'paper' | 'testnet'): void {
   let redis: Redis;
   let child: ChildProcess;
   let output = '';
+  let sweepOutput = '';
+  let env: NodeJS.ProcessEnv = {};
   let base = '';
   const auth = { authorization: `Bearer ${SECRETS.serverToken}` };
   const hits: SecretHit[] = [];
@@ -105,9 +107,7 @@ function secretsSuite(venue: 'paper' | 'testnet'): void {
         },
       }),
     );
-    child = spawn(process.execPath, ['bin/quorum.js', '--config', configFile, 'start'], {
-      cwd: ROOT,
-      env: {
+    env = {
         ...process.env,
         REDIS_URL: redisUrl(),
         QUORUM_REDIS_PREFIX: prefix,
@@ -125,9 +125,8 @@ function secretsSuite(venue: 'paper' | 'testnet'): void {
         QUORUM_WEBHOOK_URL: http.url('/hook/quorum'),
         QUORUM_WEBHOOK_SECRET: SECRETS.webhookSecret,
         QUORUM_SMTP_PASSWORD: SECRETS.smtpPassword,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    };
+    child = spawn(process.execPath, ['bin/quorum.js', '--config', configFile, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
     await waitFor(async () => {
@@ -141,6 +140,13 @@ function secretsSuite(venue: 'paper' | 'testnet'): void {
     await waitFor(async () => ['tg', 'slack', 'hook'].every((r) => http.on(r).some((x) => x.raw.includes('secrets test'))) && smtp.mails.some((m) => m.text.includes('secrets test')), 20_000);
     // Discord refuses for good; wait for its failed delivery (with the echoed secret in the answer).
     await waitFor(async () => http.on('discord').length >= 1, 20_000);
+
+    // A parameter sweep on the running workers: the config travels in its jobs (secrets masked).
+    const sweep = spawn(process.execPath, ['bin/quorum.js', '--config', configFile, 'optimize', '--param', 'risk.maxPositionFraction=0.05,0.1', '--folds', '1', '--no-local', '--json', '--out', join(tmpdir(), `quorum-secrets-sweep-${prefix}`)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    sweep.stdout!.on('data', (c: Buffer) => (sweepOutput += c.toString('utf8')));
+    sweep.stderr!.on('data', (c: Buffer) => (sweepOutput += c.toString('utf8')));
+    const code = await new Promise<number | null>((r) => sweep.on('exit', r));
+    expect(code, sweepOutput.slice(-2000)).toBe(0);
   }, 150_000);
 
   afterAll(async () => {
@@ -265,6 +271,7 @@ function secretsSuite(venue: 'paper' | 'testnet'): void {
     // Every job, opened one by one as the board does: data, return value, failure reason, stack.
     const all = [...jobs.values()];
     expect(all.filter((j) => j.queue === 'notifications').length).toBeGreaterThan(5);
+    expect(all.filter((j) => j.queue === 'optimize').length, 'the sweep').toBeGreaterThan(0);
     expect(all.length).toBeGreaterThan(100);
     for (let i = 0; i < all.length; i += 16) {
       await Promise.all(
@@ -335,6 +342,8 @@ function secretsSuite(venue: 'paper' | 'testnet'): void {
     expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1/);
     expect(output).toMatch(/kill-switch|HALTED/);
     lines.forEach((line, i) => hits.push(...findSecrets(SECRETS, line, `output line ${i + 1}`)));
+    expect(sweepOutput).toMatch(/ranking|combo/);
+    sweepOutput.split('\n').forEach((line, i) => hits.push(...findSecrets(SECRETS, line, `quorum optimize line ${i + 1}`)));
     expect(hits).toEqual([]);
   });
 }
