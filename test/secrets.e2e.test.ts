@@ -18,8 +18,9 @@ import { startMockBinance, type MockBinance } from './mockExchange/mockBinance.t
 // notification channel enabled toward local servers), with distinctive fake secrets in its
 // environment. Afterwards every place a secret could leak to is searched for every secret in the
 // forms a leak takes (as is, URL-encoded, JSON-escaped, hex, base64): the process's log from start
-// to shutdown, every Redis key and value of the deployment, every Bull Board API response, every
-// GET route of the REST API (from its OpenAPI document) including the exports, and the audit log.
+// to shutdown (and a `quorum optimize` sweep's), every Redis key and value of the deployment, every
+// Bull Board API response, every GET route of the REST API (from its OpenAPI document) including
+// the exports, the audit log, and the message bodies the channels received.
 //
 // It runs twice: in paper mode, and trading through ccxt on the mock Binance, where the exchange
 // keys are really used (every private request carries the key and is signed with the secret).
