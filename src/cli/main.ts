@@ -415,13 +415,20 @@ configCommand
   .description('validate the configuration and print the effective values, secrets masked')
   .option('--json', 'machine-readable output')
   .option('--explain', 'print every field with its description')
-  .action((opts: { json?: boolean; explain?: boolean }) => {
+  .action(async (opts: { json?: boolean; explain?: boolean }) => {
     const loaded = loadConfigOrExit(globals());
     const masked = maskSecrets(loaded.config);
     // Enabled notification channels need their secrets in this environment: say which are missing.
     const notifyProblems = resolveChannels(loaded.config.notify, process.env).problems;
     if (notifyProblems.length > 0) {
       process.stderr.write(`notification channels are misconfigured\n${notifyProblems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.exit(EXIT.config);
+    }
+    // Bot instances, checked as start-up checks them (known bot, parameters against its schema,
+    // markets), so that a bad one is found here rather than when the deployment starts.
+    const instanceProblems = await botInstanceProblems(loaded.config);
+    if (instanceProblems.length > 0) {
+      process.stderr.write(`bot instances are misconfigured${loaded.file ? ` in ${loaded.file}` : ''} (${instanceProblems.length} problem${instanceProblems.length === 1 ? '' : 's'})\n${instanceProblems.map((p) => `  - ${p}`).join('\n')}\n`);
       process.exit(EXIT.config);
     }
     if (opts.json) {
@@ -432,6 +439,21 @@ configCommand
       else process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
     }
   });
+
+/** What start-up would refuse in `bots.instances` (and in the replay files they are matched with). */
+async function botInstanceProblems(config: Config): Promise<string[]> {
+  const cwd = process.cwd();
+  let files;
+  try {
+    files = resolveReplayFiles(config.replay.files, { cwd, timeframes: config.replay.timeframes });
+  } catch (error) {
+    return [`replay.files: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  // As the context does: paper mode checks markets against markets.json; a real venue's are known only once connected.
+  const markets = config.exchange.mode === 'paper' ? loadMarketRules(JSON.parse(readFileSync(resolve(cwd, config.paper.marketsFile), 'utf8'))) : {};
+  const setup = await loadBots({ config, cwd, markets, series: seriesOf(config, files) });
+  return setup.problems;
+}
 
 /** Deletes every key under this deployment's hash-tagged prefix; refuses outside paper mode. */
 async function wipe(ctx: Context): Promise<void> {

@@ -126,7 +126,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: Record<st
     p = p.slice(0, p.lastIndexOf('.'));
     origin = sources[p];
   }
-  origin ??= file && value !== undefined ? file : 'defaults';
+  // An unknown field at the root has no value of its own at "(root)": it came from the file all the same.
+  origin ??= file && (value !== undefined || issue.code === 'unrecognized_keys') ? file : 'defaults';
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return `${path}: ${message}${value !== undefined && issue.code !== 'unrecognized_keys' ? ` (got ${shown})` : ''} [from ${origin}]`;

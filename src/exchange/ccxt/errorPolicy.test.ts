@@ -1,6 +1,7 @@
 import ccxt from 'ccxt';
 import { describe, expect, it } from 'vitest';
 import { ERROR_POLICIES, VenueError, policyOf, venueReason } from './errorPolicy.ts';
+import { scrubCredentials } from './venueClient.ts';
 
 describe('error policy of ccxt errors', () => {
   it.each([
@@ -51,5 +52,15 @@ describe('error policy of ccxt errors', () => {
     expect(error.message).not.toMatch(/signature/);
     expect(error.retryable).toBe(true);
     expect(VenueError.from('binance', 'createOrder', new ccxt.InsufficientFunds('binance x')).retryable).toBe(false);
+  });
+});
+
+describe('credentials in a venue error', () => {
+  it('are scrubbed from the reason, as is and URL-encoded, when the exchange echoes them back', () => {
+    const settings = { apiKey: 'key-ABC123xyz', apiSecret: 'sec/ret+789=' };
+    const echo = new ccxt.AuthenticationError(`binance {"code":-2015,"msg":"Invalid API-key key-ABC123xyz (${encodeURIComponent(settings.apiSecret)})"}`);
+    const error = VenueError.from('binance', 'createOrder', echo, (text) => scrubCredentials(text, settings));
+    expect(error.message).toBe('binance createOrder failed (AuthenticationError): -2015 Invalid API-key [REDACTED] ([REDACTED])');
+    expect(scrubCredentials('nothing here', {})).toBe('nothing here');
   });
 });

@@ -105,10 +105,11 @@ export class VenueError extends QuorumError {
     super(`${venue} ${operation} failed (${ccxtClass}): ${reason}`, `venue.${policy.action}`, policy.action !== 'permanent');
   }
 
-  static from(venue: string, operation: string, error: unknown): VenueError {
+  /** `scrub` removes the account's credentials from the venue's words: some exchanges echo the key back. */
+  static from(venue: string, operation: string, error: unknown, scrub: (text: string) => string = (t) => t): VenueError {
     if (error instanceof VenueError) return error;
     const { name, policy } = policyOf(error, venue);
-    return new VenueError(venue, operation, name, policy, venueReason(venue, error));
+    return new VenueError(venue, operation, name, policy, scrub(venueReason(venue, error)));
   }
 }
 

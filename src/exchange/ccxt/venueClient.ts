@@ -169,11 +169,24 @@ export class VenueClient {
     try {
       return await fn();
     } catch (error) {
-      const venueError = VenueError.from(this.id, operation, error);
+      const venueError = VenueError.from(this.id, operation, error, (text) => scrubCredentials(text, this.settings));
       if (venueError.policy.breaker) this.hooks.onVenueFailure(venueError);
       throw venueError;
     }
   }
+}
+
+/**
+ * The venue's reason without the account's key or secret, as is or URL-encoded: an exchange that
+ * echoes a credential back in an error must not put it in the ledger, the job, the log or an alert.
+ */
+export function scrubCredentials(text: string, settings: Pick<VenueSettings, 'apiKey' | 'apiSecret'>): string {
+  let out = text;
+  for (const secret of [settings.apiKey, settings.apiSecret]) {
+    if (!secret || secret.length < 6) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('[REDACTED]');
+  }
+  return out;
 }
 
 function retryAfterMs(headers: Record<string, string | undefined>): number | undefined {
