@@ -340,7 +340,9 @@ describe('bots that throw, hang, return garbage or allocate without bound, all a
       expect(await ctx.health.get('thrower')).toMatchObject({ ok: 0, failed: expect.any(Number) });
       expect((await ctx.health.get('hanger')).timedOut).toBeGreaterThanOrEqual(3);
       expect((await ctx.health.get('garbage')).badOutput).toBeGreaterThanOrEqual(3);
-      expect((await ctx.health.get('hog')).failed).toBeGreaterThanOrEqual(3);
+      // Out of memory, or out of time first when the machine is busy: either way a failure of its own.
+      const hog = await ctx.health.get('hog');
+      expect(hog.failed + hog.timedOut).toBeGreaterThanOrEqual(3);
       expect((await ctx.stats.counters())['bots.quarantined']).toBe(4);
       const alerts = (await ctx.queues.notifications.getJobs(['waiting', 'completed', 'prioritized'])).filter((j) => j.data.event === 'bot.quarantined');
       expect(alerts.map((j) => j.data.title).sort()).toEqual(['garbage', 'hanger', 'hog', 'thrower'].map((id) => expect.stringContaining(`bot instance ${id} `)));
