@@ -104,6 +104,11 @@ export interface PipelineResult {
   /** Candle that fills the order (the paper venue fills a market order at the next candle's open) seen → fill recorded. */
   fillLatencyMs: ReturnType<typeof summarizeMs>;
   analysisWorkerRssMb: number[];
+  /** Over the whole run, warm-up included. */
+  decisions: { buy: number; sell: number; hold: number; orders: number; fills: number };
+  /** Measured decisions by action and the risk engine's reason (numbers elided). */
+  outcomes: Record<string, number>;
+  denials: Record<string, number>;
 }
 
 /** One run of the pipeline on a private prefix: stores history, warms up, then feeds and measures. */
@@ -117,9 +122,17 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
     'log.format': 'json',
     'replay.files': [FILE],
     'bots.instances': instances,
+    // Looser than the defaults so that 200 voters trade often enough to time fills...
+    'coordinator.minAgreement': 0.3,
+    'coordinator.minConfidence': 0.02,
+    // ...and leave each position after two candles, so that entries and exits keep coming.
+    'risk.exits.maxHoldCandles': 2,
+    'risk.minEdgeSamples': 0,
   };
   const { config } = loadConfig({ file: undefined, env: {}, cwd: root, overrides });
   const ctx = await createContext(config, createLogger({ level: 'warn', format: 'json' }), redisUrl, root);
+    // BENCH_CPU_PROF=<dir>: a CPU profile of each analysis process and its bot threads (`node --cpu-prof`).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const env = {
     ...process.env,
     ...deployedAnalystEnv(root),
@@ -132,7 +145,7 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
   };
   const children: ChildProcess[] = [];
   for (let i = 0; i < run.analysisProcesses; i++) {
-    children.push(spawn(process.execPath, ['bin/quorum.js', 'worker', '--queues', QUEUE.analysis], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    children.push(spawn(process.execPath, [...profile, 'bin/quorum.js', 'worker', '--queues', QUEUE.analysis], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] }));
   }
   const workers = await startWorkers(ctx, [QUEUE.ticks, QUEUE.coordinator, `execution-${ctx.account}`]);
   try {
@@ -179,9 +192,12 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
 
     const measuredTs = new Set(measured.map((c) => c.ts));
     const latencies: number[] = [];
+    const outcomes: Record<string, number> = {};
     for (const candle of measured) {
-      const d = (await ctx.decisions.get(symbol, timeframe, candle.ts)) as { latencyMs?: number } | undefined;
+      const d = (await ctx.decisions.get(symbol, timeframe, candle.ts)) as { latencyMs?: number; action?: string; risk?: { reason?: string } } | undefined;
       if (typeof d?.latencyMs === 'number') latencies.push(d.latencyMs);
+      const outcome = `${d?.action}: ${(d?.risk?.reason ?? '').replace(/[0-9.]+/g, '#').slice(0, 60)}`;
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     }
     const tfMs = timeframeMs(timeframe);
     const orderLatencies: number[] = [];
@@ -193,6 +209,7 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
       const fillingCandleSeen = seenAt.get(decidedTs + tfMs);
       if (order.status === 'filled' && order.intent.type === 'market' && fillingCandleSeen !== undefined) fillLatencies.push(order.updatedAt - fillingCandleSeen);
     }
+    const counters = await ctx.stats.counters();
     const jobs = run.candles * instances.length;
     return {
       analysisProcesses: run.analysisProcesses,
@@ -206,6 +223,9 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
       orderLatencyMs: summarizeMs(orderLatencies),
       fillLatencyMs: summarizeMs(fillLatencies),
       analysisWorkerRssMb: rss,
+      decisions: { buy: counters['decisions.buy'] ?? 0, sell: counters['decisions.sell'] ?? 0, hold: counters['decisions.hold'] ?? 0, orders: counters.orders ?? 0, fills: counters.fills ?? 0 },
+      outcomes,
+      denials: Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('denials.'))),
     };
   } finally {
     await stopChildren(children);
