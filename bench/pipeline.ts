@@ -5,7 +5,7 @@
  * candles arriving at about half the measured capacity.
  *
  * Layout, as `docker compose` deploys it: analysis in its own worker process(es) (the compose
- * file's `analyst` environment), ticks, coordinator and paper execution in this process.
+ * file's `analyst` environment), ticks, coordinator, paper execution and notifications (no channel configured) in this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -147,7 +147,7 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
   for (let i = 0; i < run.analysisProcesses; i++) {
     children.push(spawn(process.execPath, [...profile, 'bin/quorum.js', 'worker', '--queues', QUEUE.analysis], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] }));
   }
-  const workers = await startWorkers(ctx, [QUEUE.ticks, QUEUE.coordinator, `execution-${ctx.account}`]);
+  const workers = await startWorkers(ctx, [QUEUE.ticks, QUEUE.coordinator, `execution-${ctx.account}`, QUEUE.notifications]);
   try {
     await until(async () => (await ctx.queues.analysis.getWorkersCount()) === run.analysisProcesses, 60_000, 'analysis workers starting', 100);
     const file = resolveReplayFiles([FILE], { cwd: root })[0]!;
@@ -172,7 +172,7 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
 
     for (const candle of candles.slice(HISTORY, HISTORY + WARM_UP)) await feed(candle);
     await until(async () => (await decided()) >= fed, 120_000, 'warm-up decisions', 20);
-    await waitForDrain(ctx, { timeoutMs: 60_000 });
+    if (!(await waitForDrain(ctx, { timeoutMs: 60_000 }))) throw new Error('bench: the warm-up did not drain within 60 s');
 
     const measured = candles.slice(HISTORY + WARM_UP, HISTORY + WARM_UP + run.candles);
     const started = Date.now();
@@ -188,7 +188,7 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
     await until(async () => (await decided()) >= WARM_UP + run.candles, 30 * 60_000, 'measured decisions');
     const wallMs = Date.now() - started;
     const rss = children.map((c) => Math.round(rssMbOf(c.pid!) * 10) / 10);
-    await waitForDrain(ctx, { timeoutMs: 120_000 });
+    if (!(await waitForDrain(ctx, { timeoutMs: 120_000 }))) throw new Error('bench: the run did not drain within 120 s');
 
     const measuredTs = new Set(measured.map((c) => c.ts));
     const latencies: number[] = [];
