@@ -133,9 +133,12 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
   const ctx = await createContext(config, createLogger({ level: 'warn', format: 'json' }), redisUrl, root);
     // BENCH_CPU_PROF=<dir>: a CPU profile of each analysis process and its bot threads (`node --cpu-prof`).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  // BENCH_ANALYST_NODE_OPTIONS: other heap settings than the compose file's, to see what they cost.
+  const deployed = deployedAnalystEnv(root);
+  if (process.env.BENCH_ANALYST_NODE_OPTIONS !== undefined) deployed.NODE_OPTIONS = process.env.BENCH_ANALYST_NODE_OPTIONS;
   const env = {
     ...process.env,
-    ...deployedAnalystEnv(root),
+    ...deployed,
     REDIS_URL: redisUrl,
     QUORUM_REDIS_PREFIX: prefix,
     QUORUM_LOG_LEVEL: 'warn',
