@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
@@ -16,6 +17,8 @@ import { runReplay, waitForDrain } from '../src/main/pipeline.ts';
 import { startWorkers } from '../src/main/workers.ts';
 import { QUEUE } from '../queues/names.ts';
 import { backtestThroughput } from './backtest.ts';
+import { runPipeline, runRawBullmq } from './pipeline.ts';
+import { formatTable, meets, writeResults, type TableRow } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = new URL('./results.json', import.meta.url);
@@ -95,27 +98,123 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
+const quick = process.argv.includes('--quick');
+/** Sizes of the runs: --quick is a smoke test of the bench itself (figures too short to trust). */
+const SIZE = quick
+  ? { rawJobs: 2000, capacityCandles: 6, latencyCandles: 10 }
+  : { rawJobs: 12_000, capacityCandles: 30, latencyCandles: 60 };
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
 const endpoint = await resolveRedis({ url: process.env.REDIS_URL, startPrivate: true });
 try {
   const startedAt = new Date().toISOString();
-  const memory = await analysisWorkerMemory(endpoint.url);
+  const concurrency = loadConfig({ file: undefined, env: {}, cwd: ROOT }).config.workers.analysis;
+
+  log(`raw BullMQ: ${SIZE.rawJobs} no-op jobs, one worker process, concurrency ${concurrency}`);
+  const raw1 = await runRawBullmq(ROOT, endpoint.url, { jobs: SIZE.rawJobs, processes: 1, concurrency });
+  log(`raw BullMQ: the same with two worker processes`);
+  const raw2 = await runRawBullmq(ROOT, endpoint.url, { jobs: SIZE.rawJobs, processes: 2, concurrency });
+  log(`pipeline capacity: ${SIZE.capacityCandles} candles at once, 200 instances, one analysis process`);
+  const capacity1 = await runPipeline(ROOT, endpoint.url, { analysisProcesses: 1, candles: SIZE.capacityCandles, intervalMs: null });
+  log(`pipeline capacity: the same with two analysis processes`);
+  const capacity2 = await runPipeline(ROOT, endpoint.url, { analysisProcesses: 2, candles: SIZE.capacityCandles, intervalMs: null });
+  // About half busy: candles arrive at half the decisions per second one analysis process sustains.
+  const intervalMs = Math.round(2000 / capacity1.decisionsPerS);
+  log(`latency: ${SIZE.latencyCandles} candles, one every ${intervalMs} ms (half of ${capacity1.decisionsPerS} decisions/s)`);
+  const latency = await runPipeline(ROOT, endpoint.url, { analysisProcesses: 1, candles: SIZE.latencyCandles, intervalMs });
+  let memory: Awaited<ReturnType<typeof analysisWorkerMemory>> | undefined;
+  if (!quick) {
+    log('memory: an analysis worker with the default instances, each run on real candles');
+    memory = await analysisWorkerMemory(endpoint.url);
+  }
+  log('backtest beside a plain loop');
   const backtest = await backtestThroughput(ROOT);
+
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  const latencyRssMb = Math.max(...latency.analysisWorkerRssMb);
   const results = {
     startedAt,
+    mode: quick ? 'quick' : 'full',
     node: process.version,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
     // The headline figures, flat, for scripts and the README table.
-    analysis_worker_rss_mb: memory.analysisWorkerPeakRssMb,
+    pipeline_vs_raw_ratio: ratio(capacity1.analysisJobsPerS, raw1.jobsPerS),
+    decision_latency_p50_ms: latency.decisionLatencyMs.p50,
+    decision_latency_p99_ms: latency.decisionLatencyMs.p99,
+    fill_latency_p99_ms: latency.fillLatencyMs.p99,
+    // The default instances' worker (every bundled bot loaded and run); --quick: the 200-instance one.
+    analysis_worker_rss_mb: memory ? memory.analysisWorkerPeakRssMb : latencyRssMb,
     backtest_evals_per_s: backtest.backtestEvalsPerS,
     plain_loop_evals_per_s: backtest.plainLoopEvalsPerS,
-    analysisWorkerMemory: memory,
+    two_worker_scaling_ratio: ratio(capacity2.analysisJobsPerS, capacity1.analysisJobsPerS),
+    raw_two_process_scaling_ratio: ratio(raw2.jobsPerS, raw1.jobsPerS),
+    raw: { oneProcess: raw1, twoProcesses: raw2 },
+    capacity: { oneProcess: capacity1, twoProcesses: capacity2 },
+    latency,
+    analysisWorkerMemory: memory ?? null,
     backtest,
   };
-  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-  const rows: Array<[string, string, string]> = [
-    ['backtest bot-candle evaluations/s (20 EMA crossover instances, whole decision sequence)', `${backtest.backtestEvalsPerS}/s`, `plain typed-array EMA loop ${backtest.plainLoopEvalsPerS}/s: overhead ${backtest.overhead}x (target <= ${backtest.targetOverhead}x: ${backtest.meetsTarget ? 'met' : 'NOT met'})`],
-    ['analysis worker RSS, all default instances run', `${memory.analysisWorkerPeakRssMb} MB peak (${memory.analysisWorkerRssMb} MB at the end)`, `worker without bots ${memory.baselineWorkerRssMb} MB; target < ${memory.targetMb} MB: ${memory.meetsTarget ? 'met' : 'NOT met'}`],
+  writeResults(RESULTS, results);
+  const ms = (x: number | null) => (x === null ? 'n/a' : `${x} ms`);
+  const rows: TableRow[] = [
+    {
+      figure: 'pipeline analysis jobs/s (1 market, 200 instances, 1 analysis process)',
+      value: `${capacity1.analysisJobsPerS}/s = ${results.pipeline_vs_raw_ratio}x raw`,
+      baseline: `raw BullMQ no-op jobs ${raw1.jobsPerS}/s (1 process, concurrency ${concurrency})`,
+      target: '>= 0.6x raw',
+      met: meets(results.pipeline_vs_raw_ratio, '>=', 0.6),
+    },
+    {
+      figure: `candle-to-decision latency p50 / p99 (a candle every ${intervalMs} ms, ~50% of capacity)`,
+      value: `${ms(results.decision_latency_p50_ms)} / ${ms(results.decision_latency_p99_ms)}`,
+      baseline: `capacity ${capacity1.decisionsPerS} decisions/s (${Math.round(1000 / capacity1.decisionsPerS)} ms each)`,
+      target: 'p99 < 50 ms',
+      met: meets(results.decision_latency_p99_ms, '<', 50),
+    },
+    {
+      figure: `candle-to-fill latency p50 / p99 (${latency.fillLatencyMs.n} paper fills; filling candle seen -> fill)`,
+      value: `${ms(latency.fillLatencyMs.p50)} / ${ms(latency.fillLatencyMs.p99)}`,
+      baseline: `decision candle seen -> order at venue p50 / p99 ${ms(latency.orderLatencyMs.p50)} / ${ms(latency.orderLatencyMs.p99)}`,
+      target: '-',
+      met: null,
+    },
+    memory
+      ? {
+          figure: `analysis worker RSS, ${memory.instances} default instances loaded and run (peak)`,
+          value: `${memory.analysisWorkerPeakRssMb} MB`,
+          baseline: `worker without bots ${memory.baselineWorkerRssMb} MB; 200-instance bench worker ${latencyRssMb} MB`,
+          target: '< 150 MB',
+          met: meets(memory.analysisWorkerPeakRssMb, '<', 150),
+        }
+      : {
+          figure: 'analysis worker RSS, 200 instances loaded and run (--quick: at the end of the latency run)',
+          value: `${latencyRssMb} MB`,
+          baseline: '-',
+          target: '< 150 MB',
+          met: meets(latencyRssMb, '<', 150),
+        },
+    {
+      figure: `backtest bot-candle evaluations/s (${backtest.instances} EMA crossover instances, whole decision sequence)`,
+      value: `${backtest.backtestEvalsPerS}/s`,
+      baseline: `plain typed-array EMA loop ${backtest.plainLoopEvalsPerS}/s (overhead ${backtest.overhead}x)`,
+      target: `overhead <= ${backtest.targetOverhead}x`,
+      met: backtest.meetsTarget,
+    },
+    {
+      figure: 'pipeline throughput, 2 analysis processes / 1',
+      value: `${results.two_worker_scaling_ratio}x (${capacity2.analysisJobsPerS}/s)`,
+      baseline: `raw BullMQ 2 processes / 1: ${results.raw_two_process_scaling_ratio}x`,
+      target: '>= 1.6x',
+      met: meets(results.two_worker_scaling_ratio, '>=', 1.6),
+    },
   ];
-  process.stdout.write(`\n${rows.map((r) => r.join('  |  ')).join('\n')}\n\nwritten to ${fileURLToPath(RESULTS)}\n`);
+  process.stdout.write(
+    `\n${formatTable(rows)}\n\n` +
+      `machine: ${results.machine.cpus} cores (${results.machine.model}), shared; load average at the end ${results.machine.loadAverageAtEnd.join(' ')}. ` +
+      `Everything (Redis, this process with ticks, coordinator and execution, the analysis and raw worker processes) runs on these ${results.machine.cpus} cores.\n` +
+      (quick ? '--quick: runs too short to trust the figures; a smoke test of the bench.\n' : '') +
+      `written to ${fileURLToPath(RESULTS)}\n`,
+  );
 } finally {
   await endpoint.stop();
 }
