@@ -5,17 +5,26 @@ import { createContext, type Context } from '../src/main/context.ts';
 import { runReplay, waitForDrain } from '../src/main/pipeline.ts';
 import { FAST_RECOVERY, PersistentRedis, ROOT, WorkerFleet, deployment, keepKilling, spawnWorker, type Deployment } from './helpers/chaos.ts';
 import { checkPaperRun } from './helpers/invariants.ts';
-import { STARTER_INSTANCES, dropPrefix, freshPrefix, redisUrl } from './helpers/pipeline.ts';
+import { dropPrefix, freshPrefix, redisUrl } from './helpers/pipeline.ts';
 
 // Chaos during a replay, short form (the long one is `npm run soak`): worker processes killed
 // with SIGKILL in the middle of jobs, Redis killed and restarted from its append-only file.
 // Afterwards every replayed candle is decided exactly once, no order is placed twice, no
 // decision is lost, and the ledger is the initial balances plus its fills.
 
+const CANDLES = 2 * 80;
+/** One quick bot that votes on every candle, and risk settings loose enough for it to trade. */
 const REPLAY = {
   'replay.files': ['data/ohlcv/ZEC_BTC-5m.csv', 'data/ohlcv/DASH_BTC-5m.csv'],
-  'replay.lastCandles': 120,
-  'bots.instances': STARTER_INSTANCES,
+  'replay.lastCandles': CANDLES / 2,
+  'bots.dir': 'test/fixtures/pipeline-bots',
+  'bots.instances': [{ id: 'mom', bot: 'momentum' }],
+  'coordinator.minVoters': 1,
+  'coordinator.trackRecord.horizonCandles': 1,
+  'risk.volatilityTarget': 0,
+  'risk.maxCorrelation': 1,
+  'risk.maxVar': 1,
+  'risk.minEdgeSamples': 1,
   ...FAST_RECOVERY,
 };
 const log = createLogger({ level: 'silent', format: 'json' });
@@ -63,9 +72,10 @@ describe('chaos during a replay', () => {
     await replayUnder(ctx, (signal) => keepKilling({ fleet, queues: [ctx.queues.ticks, ctx.queues.analysis, ctx.queues.coordinator, ctx.queues.execution], everyMs: 2000, minAgeMs: 3000, signal }));
 
     const report = await checkPaperRun(ctx);
-    expect(fleet.kills, 'workers were killed while busy').toBeGreaterThanOrEqual(5);
+    expect(fleet.kills, 'workers were killed while busy').toBeGreaterThanOrEqual(3);
     expect(report.violations).toEqual([]);
-    expect(report.decisions).toBe(240);
+    expect(report.decisions).toBe(CANDLES);
+    expect(report.orders).toBeGreaterThan(0);
   }, 240_000);
 
   it('carries on after Redis is killed and restarted from its append-only file, and loses nothing', async () => {
@@ -81,7 +91,7 @@ describe('chaos during a replay', () => {
 
     await replayUnder(ctx, async (signal) => {
       while (!signal.aborted && redis.restarts < 2) {
-        await new Promise((r) => setTimeout(r, 3000));
+        await new Promise((r) => setTimeout(r, 2500));
         if (!signal.aborted) await redis.crashAndRestart(1000);
       }
     });
@@ -89,6 +99,7 @@ describe('chaos during a replay', () => {
     const report = await checkPaperRun(ctx);
     expect(redis.restarts).toBeGreaterThanOrEqual(1);
     expect(report.violations).toEqual([]);
-    expect(report.decisions).toBe(240);
+    expect(report.decisions).toBe(CANDLES);
+    expect(report.orders).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -27,8 +27,9 @@ const seriesKey = (d: { symbol: string; timeframe: string; candleTs: number }) =
  * to the number of candles, each candle at most once in the decision log (and, while the log has
  * not been trimmed, exactly once), and no decision for a candle that was not replayed.
  */
-export async function checkDecisions(ctx: Context, violations: string[]): Promise<{ candles: number; decisions: number; decided: StoredDecision[] }> {
+export async function checkDecisions(ctx: Context, violations: string[]): Promise<{ candles: number; decisions: number; decided: StoredDecision[]; lastTs: Map<string, number> }> {
   const { steps } = mergeCandleFiles(ctx.replayFiles, { lastCandles: ctx.config.replay.lastCandles });
+  const lastTs = new Map(steps.map((s) => [`${s.symbol} ${s.timeframe}`, s.candle.ts]));
   const expected = new Set(steps.map((s) => seriesKey({ symbol: s.symbol, timeframe: s.timeframe, candleTs: s.candle.ts })));
   const decided: StoredDecision[] = [];
   const missing: string[] = [];
@@ -52,7 +53,7 @@ export async function checkDecisions(ctx: Context, violations: string[]): Promis
   const logLength = await ctx.redis.xlen(ctx.keys.decisionLog);
   // The log is a capped stream: below its cap it must hold every decision.
   if (logLength < 10_000 && seen.size !== expected.size) violations.push(`decision log holds ${seen.size} distinct candles, ${expected.size} were replayed`);
-  return { candles: expected.size, decisions: decided.length, decided };
+  return { candles: expected.size, decisions: decided.length, decided, lastTs };
 }
 
 /**
@@ -162,11 +163,20 @@ export async function checkVenueLedger(ctx: Context, mock: MockBinance, violatio
 /** Every check of a paper replay (decisions, orders, ledger). */
 export async function checkPaperRun(ctx: Context): Promise<InvariantReport> {
   const violations: string[] = [];
-  const { candles, decisions, decided } = await checkDecisions(ctx, violations);
+  const { candles, decisions, decided, lastTs } = await checkDecisions(ctx, violations);
   const { orders, fills } = await checkOrders(ctx, decided, violations);
   await checkPaperLedger(ctx, fills, violations);
-  const pending = await ctx.ledger.pendingOrders();
-  if (pending.length > 0) violations.push(`${pending.length} order(s) still pending after the run`);
+  // The pending hash keeps each market's last order; it is unsettled while its order is missing or
+  // open. A market order decided on a market's last replayed candle has no next candle to fill at
+  // and stays unsettled; any other unsettled order was lost on the way.
+  const stuck: typeof pendingEntries = [];
+  const pendingEntries = await ctx.ledger.pendingOrders();
+  for (const p of pendingEntries) {
+    const order = await ctx.ledger.getOrder(p.intent.clientOrderId);
+    if (order && order.status !== 'open') continue;
+    if (lastTs.get(`${p.intent.symbol} ${p.timeframe}`) !== p.intent.decisionTs) stuck.push(p);
+  }
+  if (stuck.length > 0) violations.push(`${stuck.length} order(s) still pending after the run: ${stuck.map((p) => p.intent.clientOrderId).join(', ')}`);
   return { candles, decisions, orders: orders.length, fills: fills.length, violations };
 }
 
