@@ -4,8 +4,11 @@ import { createLogger } from '../src/infra/logger.ts';
 import { createContext, type Context } from '../src/main/context.ts';
 import { runReplay, waitForDrain } from '../src/main/pipeline.ts';
 import { FAST_RECOVERY, PersistentRedis, ROOT, WorkerFleet, deployment, keepKilling, spawnWorker, type Deployment } from './helpers/chaos.ts';
-import { checkPaperRun } from './helpers/invariants.ts';
-import { dropPrefix, freshPrefix, redisUrl } from './helpers/pipeline.ts';
+import { checkVenueLedger, checkPaperRun } from './helpers/invariants.ts';
+import { startVenue } from './helpers/venue.ts';
+import { RECONCILE_JOB } from '../processors/execution.ts';
+import { BreakerStore } from '../src/store/breakerStore.ts';
+import { dropPrefix, freshPrefix, redisUrl, waitFor } from './helpers/pipeline.ts';
 
 // Chaos during a replay, short form (the long one is `npm run soak`): worker processes killed
 // with SIGKILL in the middle of jobs, Redis killed and restarted from its append-only file.
@@ -102,4 +105,50 @@ describe('chaos during a replay', () => {
     expect(report.decisions).toBe(CANDLES);
     expect(report.orders).toBeGreaterThan(0);
   }, 240_000);
+
+  it('places no order twice when the exchange is cut off and comes back mid-run, and the ledger matches it after reconciliation', async () => {
+    const prefix = freshPrefix('chaos-venue');
+    const policy = { failureThreshold: 3, windowMs: 10_000, cooldownMs: 500, maxCooldownMs: 1500 };
+    const venue = await startVenue(prefix, { config: { 'execution.breaker': policy } });
+    cleanups.push(() => venue.close());
+    await venue.addWorker();
+    const { mock, ctx } = venue;
+    const breaker = new BreakerStore(ctx.redis, ctx.keys, 'binance', policy);
+    const ids: string[] = [];
+    // Orders keep coming, one every 150 ms, buys and sells; the exchange goes away twice meanwhile.
+    let cutsDone = false;
+    const sending = (async () => {
+      for (let i = 0; i < 24 || !cutsDone; i++) {
+        const id = `qb-ETHBTC-cut-${i}`;
+        ids.push(id);
+        await venue.send({ clientOrderId: id, side: i % 3 === 2 ? 'sell' : 'buy', amount: '0.1' });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+    let opened = 0;
+    for (let cut = 0; cut < 2; cut++) {
+      await new Promise((r) => setTimeout(r, 700));
+      mock.setDown(true);
+      await waitFor(async () => (await breaker.state()).status !== 'closed', 15_000);
+      opened++;
+      await new Promise((r) => setTimeout(r, 800));
+      // While it is open nothing is sent: the queue is paused for every worker.
+      expect(await ctx.queues.execution.isPaused()).toBe(true);
+      mock.setDown(false);
+      await waitFor(async () => (await breaker.state()).status === 'closed', 15_000);
+    }
+    cutsDone = true;
+    await sending;
+    for (const id of ids) expect(await (await venue.settled(id, 30_000)).getState(), id).toBe('completed');
+    const job = await ctx.queues.execution.add(RECONCILE_JOB, {}, { jobId: `reconcile-chaos-${Date.now()}` });
+    expect(await (await venue.settled(job.id!)).getState()).toBe('completed');
+
+    const violations: string[] = [];
+    await checkVenueLedger(ctx, mock, violations, { currencies: ['BTC', 'ETH'] });
+    expect(violations).toEqual([]);
+    expect(opened).toBe(2);
+    for (const id of ids) expect(mock.ordersByClientId(id), id).toBe(1);
+    expect(await ctx.ledger.sendingOrders()).toEqual([]);
+    expect(mock.errors).toEqual([]);
+  }, 120_000);
 });

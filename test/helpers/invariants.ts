@@ -120,7 +120,8 @@ export async function checkPaperLedger(ctx: Context, fills: readonly Fill[], vio
 /**
  * A ccxt venue (the mock exchange): each of our client order ids placed at most once there, each
  * ledger order is the exchange's order with the same fills (amount and fee), the exchange has no
- * order of ours the ledger lacks, and the ledger's cash equals the exchange's balances.
+ * order of ours the ledger lacks, and what the ledger holds of each currency (cash, and positions
+ * in markets whose base it is) equals the exchange's balance.
  */
 export async function checkVenueLedger(ctx: Context, mock: MockBinance, violations: string[], options: { idPrefix?: string; currencies?: string[] } = {}): Promise<void> {
   const idPrefix = options.idPrefix ?? 'qb-';
@@ -156,7 +157,11 @@ export async function checkVenueLedger(ctx: Context, mock: MockBinance, violatio
   for (const c of options.currencies ?? Object.keys(balances)) {
     const b = balances[c];
     const total = b ? new Decimal(b.free).plus(b.locked).toFixed() : '0';
-    if (!eq(state.cash[c], total)) violations.push(`cash ${c}: ledger ${state.cash[c] ?? 0}, exchange ${total}`);
+    // The ledger holds a currency as cash, and as the positions of markets whose base it is.
+    const held = Object.values(state.positions)
+      .filter((p) => p.symbol.split('/')[0] === c)
+      .reduce((sum, p) => sum.plus(p.amount), new Decimal(state.cash[c] ?? '0'));
+    if (!held.eq(total)) violations.push(`${c}: ledger ${held.toFixed()} (cash and positions), exchange ${total}`);
   }
 }
 
