@@ -19,6 +19,9 @@ export interface InvariantReport {
   violations: string[];
 }
 
+/** The candles a run replayed (mergeCandleFiles' steps). */
+export type ReplayedSteps = ReturnType<typeof mergeCandleFiles>['steps'];
+
 const eq = (a: string | undefined, b: string | undefined) => new Decimal(a ?? '0').eq(b ?? '0');
 const seriesKey = (d: { symbol: string; timeframe: string; candleTs: number }) => `${d.symbol} ${d.timeframe} ${d.candleTs}`;
 
@@ -27,8 +30,8 @@ const seriesKey = (d: { symbol: string; timeframe: string; candleTs: number }) =
  * to the number of candles, each candle at most once in the decision log (and, while the log has
  * not been trimmed, exactly once), and no decision for a candle that was not replayed.
  */
-export async function checkDecisions(ctx: Context, violations: string[]): Promise<{ candles: number; decisions: number; decided: StoredDecision[]; lastTs: Map<string, number> }> {
-  const { steps } = mergeCandleFiles(ctx.replayFiles, { lastCandles: ctx.config.replay.lastCandles });
+export async function checkDecisions(ctx: Context, violations: string[], replayed?: ReplayedSteps): Promise<{ candles: number; decisions: number; decided: StoredDecision[]; lastTs: Map<string, number> }> {
+  const steps = replayed ?? mergeCandleFiles(ctx.replayFiles, { lastCandles: ctx.config.replay.lastCandles }).steps;
   const lastTs = new Map(steps.map((s) => [`${s.symbol} ${s.timeframe}`, s.candle.ts]));
   const expected = new Set(steps.map((s) => seriesKey({ symbol: s.symbol, timeframe: s.timeframe, candleTs: s.candle.ts })));
   const decided: StoredDecision[] = [];
@@ -165,10 +168,10 @@ export async function checkVenueLedger(ctx: Context, mock: MockBinance, violatio
   }
 }
 
-/** Every check of a paper replay (decisions, orders, ledger). */
-export async function checkPaperRun(ctx: Context): Promise<InvariantReport> {
+/** Every check of a paper replay (decisions, orders, ledger); `replayed`: the candles replayed, if not the configured replay. */
+export async function checkPaperRun(ctx: Context, replayed?: ReplayedSteps): Promise<InvariantReport> {
   const violations: string[] = [];
-  const { candles, decisions, decided, lastTs } = await checkDecisions(ctx, violations);
+  const { candles, decisions, decided, lastTs } = await checkDecisions(ctx, violations, replayed);
   const { orders, fills } = await checkOrders(ctx, decided, violations);
   await checkPaperLedger(ctx, fills, violations);
   // The pending hash keeps each market's last order; it is unsettled while its order is missing or
