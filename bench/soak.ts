@@ -88,6 +88,13 @@ async function main(): Promise<void> {
   for (const q of ctx.queues.all()) q.on('error', () => undefined);
   const fleet = new WorkerFleet(() => spawnWorker(d, allQueueNames(ctx.account)), Number(args.workers));
   fleet.fill();
+  // Ctrl-C: take the worker processes and the private Redis down too.
+  const interrupt = () => {
+    for (const c of fleet.alive) c.kill('SIGKILL');
+    void redis.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   const startedAt = Date.now();
   const replayed: ReplayedSteps = [];
   const samples: { round: number; usedMemory: number; keys: number }[] = [];
