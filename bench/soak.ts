@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     markets: { type: 'string', default: 'ETH_BTC,ADA_BTC,LTC_BTC' },
     workers: { type: 'string', default: '2' },
     'kill-every-ms': { type: 'string', default: '3000' },
+    'keep-completed': { type: 'string', default: '300' },
   },
 });
 const rounds = Number(args.rounds);
@@ -69,8 +70,9 @@ const OVERRIDES = {
   'risk.maxCorrelation': 1,
   'risk.maxVar': 1,
   'risk.minEdgeSamples': 1,
-  // Production retention: what bounds memory is under test here.
-  'queues.keepCompleted': { age: 3600, count: 2000 },
+  // Retention is what bounds the queues' memory; smaller than production's 2000 so that a short
+  // soak reaches it early and the second half shows whether memory levels off.
+  'queues.keepCompleted': { age: 3600, count: Number(args['keep-completed']) },
   ...FAST_RECOVERY,
 };
 
