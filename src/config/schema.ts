@@ -260,6 +260,7 @@ const QueuesSchema = z
     backoffMs: positiveInt.default(500).describe('First retry delay; doubles each attempt, with jitter'),
     lockDurationMs: positiveInt.min(1000).max(600_000).default(30_000).describe('A job whose worker stops renewing its lock (a crash) is taken back after this long'),
     stalledIntervalMs: positiveInt.min(1000).max(600_000).default(30_000).describe('How often workers look for such stalled jobs'),
+    maxStalledCount: positiveInt.max(1000).default(20).describe('Times a job may be taken back from crashed workers before it fails (every processor is safe to re-run)'),
   })
   .strict();
 

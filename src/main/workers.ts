@@ -218,6 +218,9 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       removeOnFail: ctx.config.queues.keepFailed,
       lockDuration: ctx.config.queues.lockDurationMs,
       stalledInterval: ctx.config.queues.stalledIntervalMs,
+      // BullMQ's default (1) fails a job the second time its worker dies under it: a decision
+      // would be lost to two crashes. Re-running is safe (decisions and orders are recorded once).
+      maxStalledCount: ctx.config.queues.maxStalledCount,
     });
     worker.on('completed', (job: Job) => {
       counts.add(`jobs.${name}.completed`);

@@ -32,7 +32,7 @@ export class CandleStore {
     private readonly redis: Redis,
     private readonly keys: Keyspace,
     /** Most candles kept per series: the largest bot window plus room. */
-    private readonly cap: number,
+    readonly cap: number,
   ) {}
 
   async store(symbol: string, timeframe: string, candle: Candle, prevTs: number | null): Promise<StoreOutcome> {

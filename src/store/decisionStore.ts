@@ -50,6 +50,8 @@ export class DecisionStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,
+    /** About how many decisions the log stream keeps (MAXLEN ~: whole stream nodes are trimmed). */
+    readonly logMax = DECISION_LOG_MAX,
   ) {}
 
   /**
@@ -63,7 +65,7 @@ export class DecisionStore {
       await RECORD_ONCE.run(
         this.redis,
         [key, this.keys.counters, this.keys.decisionLog, fence?.key ?? key, pending?.key ?? key],
-        [JSON.stringify(decision), DECISION_TTL_S, DECISION_LOG_MAX, decision.action, fence?.token ?? '', pending?.field ?? '', pending?.value ?? ''],
+        [JSON.stringify(decision), DECISION_TTL_S, this.logMax, decision.action, fence?.token ?? '', pending?.field ?? '', pending?.value ?? ''],
       ),
     );
     if (created === -1) throw new TransientError(`lock ${fence!.key} was lost before the decision for ${decision.symbol} at ${decision.candleTs} was recorded`, 'lock-lost');
