@@ -1,3 +1,4 @@
+import type { Position } from '../core/ledger.ts';
 import { Decimal } from 'decimal.js';
 import { pnlContributions } from '../core/performance.ts';
 import { roundTrips, type OrderContext, type Trade } from '../core/roundTrips.ts';
@@ -9,13 +10,7 @@ import { breakerReport } from './breakerControl.ts';
 import type { Context } from './context.ts';
 import { riskReport } from './riskReport.ts';
 
-export interface PositionView {
-  symbol: string;
-  amount: string;
-  avgPrice: string;
-  costBasis: string;
-  realizedPnl: string;
-  fees: string;
+export interface PositionView extends Position {
   /** The latest stored close of the market; null before any candle. */
   mark: string | null;
   /** (mark − average price) × amount; null without a mark. */
