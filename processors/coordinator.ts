@@ -183,17 +183,19 @@ async function decideUnderLock(
 /** Records the decision (fenced, with its order reserved as pending, in one step) and hands the order on. */
 async function commit(deps: CoordinatorDeps, m: CoordinatorMessage, decision: Decision, fence: Fence | undefined, pending: UnsettledIntent | undefined): Promise<Outcome> {
   const first = await deps.decisions.recordOnce(decision, { fence, pending: pending && deps.ledger.pendingEntry(pending) });
-  await wakeSuccessor(deps, m);
   if (!first) {
     const winner = (await deps.decisions.get(m.symbol, m.timeframe, m.candleTs)) as Decision;
     return rehandOrder(deps, m, winner);
   }
-  await deps.performance.recordDecision(deps.account, decision);
+  // Everything the next decision reads is written before it is woken: the order handed to
+  // execution (it waits for it to reach the venue) and the run of stop-outs (the losses gate).
+  if (decision.order) await deps.queues.addExecution(executionMessage(deps, m, decision.order, decision.risk.reason));
   if (decision.exit && decision.order) {
     await deps.risk.recordExit(deps.account, decision.exit.stopOut, m.candleTs);
     await deps.stats.incr(`exits.${decision.exit.kind}`);
   }
-  if (decision.order) await deps.queues.addExecution(executionMessage(deps, m, decision.order, decision.risk.reason));
+  await deps.performance.recordDecision(deps.account, decision);
+  await wakeSuccessor(deps, m);
   return { action: decision.action, order: decision.order?.clientOrderId ?? null, duplicate: false };
 }
 
@@ -217,8 +219,8 @@ async function wake(queue: Queue, id: string): Promise<void> {
 
 /** A re-run (stalled job, manual retry, lost race): the recorded decision stands; make sure its order was handed on. */
 async function rehandOrder(deps: CoordinatorDeps, m: CoordinatorMessage, existing: Decision): Promise<Outcome> {
-  await wakeSuccessor(deps, m);
   if (existing.order) await deps.queues.addExecution(executionMessage(deps, m, existing.order, existing.risk?.reason ?? existing.consensus));
+  await wakeSuccessor(deps, m);
   return { action: existing.action, order: existing.order?.clientOrderId ?? null, duplicate: true };
 }
 
@@ -290,9 +292,21 @@ async function unsettledOrders(deps: CoordinatorDeps): Promise<UnsettledIntent[]
     // Not at the venue yet: pending while its execution job can still run.
     // (A sliced intent has no order of its own: its job runs until every child has settled.)
     const job = await deps.queues.execution.getJob(p.intent.clientOrderId);
-    if (job && !(await job.isFailed()) && !(await job.isCompleted())) unsettled.push(p);
+    if (job ? !(await job.isFailed()) && !(await job.isCompleted()) : await stillHandingOn(deps, p)) unsettled.push(p);
   }
   return unsettled;
+}
+
+/**
+ * Whether the decision that reserved `p` is still running, and so may be a moment from adding its
+ * execution job (it records the decision, then hands the order on): until it ends, a missing job
+ * does not mean a missing order.
+ */
+async function stillHandingOn(deps: CoordinatorDeps, p: UnsettledIntent): Promise<boolean> {
+  const decider = await deps.queues.coordinator.getJob(jobId.decision(marketKey(p.intent.symbol), p.timeframe, p.intent.decisionTs));
+  if (!decider) return false;
+  const state = await decider.getState();
+  return state !== 'completed' && state !== 'failed' && state !== 'unknown';
 }
 
 /**
@@ -303,7 +317,8 @@ async function orderStillQueued(deps: CoordinatorDeps, symbol: string): Promise<
   const pending = (await deps.ledger.pendingOrders()).find((p) => p.intent.symbol === symbol);
   if (!pending || (await deps.ledger.getOrder(pending.intent.clientOrderId))) return false;
   const job = await deps.queues.execution.getJob(pending.intent.clientOrderId);
-  if (!job || (job.data as Partial<ExecutionMessage>)?.algo) return false;
+  if (!job) return stillHandingOn(deps, pending);
+  if ((job.data as Partial<ExecutionMessage>)?.algo) return false;
   const state = await job.getState();
   return state !== 'completed' && state !== 'failed' && state !== 'unknown';
 }

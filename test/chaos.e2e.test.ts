@@ -33,7 +33,7 @@ const REPLAY = {
 const log = createLogger({ level: 'silent', format: 'json' });
 
 /** Replays into the deployment from this process while `chaos` runs; returns once all is decided and drained. */
-async function replayUnder(ctx: Context, chaos: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+async function replayUnder(ctx: Context, chaos: (signal: AbortSignal) => Promise<unknown>, options: { untilDecided?: number } = {}): Promise<void> {
   const stop = new AbortController();
   const chaosDone = chaos(stop.signal);
   const progress = process.env.CHAOS_DEBUG
@@ -48,6 +48,9 @@ async function replayUnder(ctx: Context, chaos: (signal: AbortSignal) => Promise
     : undefined;
   try {
     await runReplay(ctx);
+    // Optionally keep the chaos going while most of the work is done, not only while candles are handed over.
+    const deadline = Date.now() + 60_000;
+    while (options.untilDecided && Date.now() < deadline && Number((await ctx.stats.counters()).decisions ?? 0) < options.untilDecided) await new Promise((r) => setTimeout(r, 200));
   } finally {
     stop.abort();
     await chaosDone;
@@ -72,7 +75,7 @@ describe('chaos during a replay', () => {
     cleanups.push(() => fleet.stop());
     fleet.fill();
 
-    await replayUnder(ctx, (signal) => keepKilling({ fleet, queues: [ctx.queues.ticks, ctx.queues.analysis, ctx.queues.coordinator, ctx.queues.execution], everyMs: 2000, minAgeMs: 3000, signal }));
+    await replayUnder(ctx, (signal) => keepKilling({ fleet, queues: [ctx.queues.ticks, ctx.queues.analysis, ctx.queues.coordinator, ctx.queues.execution], everyMs: 2000, minAgeMs: 3000, signal }), { untilDecided: Math.floor(CANDLES * 0.9) });
 
     const report = await checkPaperRun(ctx);
     expect(fleet.kills, 'workers were killed while busy').toBeGreaterThanOrEqual(3);
