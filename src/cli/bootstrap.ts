@@ -74,7 +74,12 @@ export class Lifecycle {
 export async function connect(loaded: LoadedConfig, log: Logger, life: Lifecycle): Promise<{ ctx: Context; endpoint: RedisEndpoint }> {
   let endpoint: RedisEndpoint;
   try {
-    endpoint = await resolveRedis({ url: loaded.config.redis.url, startPrivate: loaded.config.redis.startPrivate });
+    endpoint = await resolveRedis({
+      url: loaded.config.redis.url,
+      startPrivate: loaded.config.redis.startPrivate,
+      waitMs: loaded.config.redis.waitMs,
+      onWait: (url) => log.warn({ url, waitMs: loaded.config.redis.waitMs }, 'Redis is not answering yet: waiting for it'),
+    });
   } catch (error) {
     if (error instanceof RedisUnavailableError) {
       process.stderr.write(`${error.message}\n`);

@@ -29,6 +29,13 @@ const RedisSchema = z
       .default('quorum')
       .describe('Namespace of every key; wrapped in {} as a hash tag so all keys share one Cluster slot'),
     startPrivate: z.boolean().default(true).describe('Start a private redis-server on a free port when none is reachable'),
+    waitMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(30_000)
+      .describe('How long a process waits at start for a configured Redis that is not answering (restarting, or started at the same time) before it gives up'),
   })
   .strict();
 

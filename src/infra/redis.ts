@@ -51,14 +51,31 @@ export async function isReachable(url: string, timeoutMs = 1000): Promise<boolea
 }
 
 /**
+ * A configured Redis may be restarting, or starting beside this process (compose, systemd): a
+ * worker that gave up at once would leave its queues unserved, so it retries for `waitMs`.
+ */
+async function waitUntilReachable(url: string, waitMs: number, onWait?: (url: string) => void): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    if (await isReachable(url, 3000)) return true;
+    if (Date.now() >= deadline) return false;
+    if (!told) onWait?.(redactUrl(url));
+    told = true;
+    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+/**
  * Finds the Redis to use: the configured URL, else 127.0.0.1:6379, else a private redis-server on a
  * free port (when allowed and installed), else an error that says how to get one.
  */
-export async function resolveRedis(options: { url?: string | undefined; startPrivate: boolean }): Promise<RedisEndpoint> {
+export async function resolveRedis(options: { url?: string | undefined; startPrivate: boolean; waitMs?: number; onWait?: (url: string) => void }): Promise<RedisEndpoint> {
   const noop = async () => undefined;
   if (options.url) {
-    if (!(await isReachable(options.url, 3000))) {
-      throw new RedisUnavailableError(`Redis at ${redactUrl(options.url)} (REDIS_URL / redis.url) is not answering. Start it, or unset REDIS_URL to use 127.0.0.1:6379.`);
+    if (!(await waitUntilReachable(options.url, options.waitMs ?? 0, options.onWait))) {
+      const waited = options.waitMs ? ` after ${Math.round(options.waitMs / 1000)} s (redis.waitMs)` : '';
+      throw new RedisUnavailableError(`Redis at ${redactUrl(options.url)} (REDIS_URL / redis.url) is not answering${waited}. Start it, or unset REDIS_URL to use 127.0.0.1:6379.`);
     }
     return { url: options.url, origin: 'configured', stop: noop };
   }

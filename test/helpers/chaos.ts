@@ -65,13 +65,17 @@ export async function killHard(child: ChildProcess): Promise<void> {
 }
 
 /**
- * A set of worker processes kept at `size`: `killOne` kill -9s one (the oldest, so every process
- * gets to run a while) and starts a replacement at once.
+ * A set of worker processes kept at `size`, like a supervisor with a restart policy (compose's
+ * `restart: unless-stopped`): `killOne` kill -9s one and starts a replacement at once, and a
+ * process that exits on its own (`exits`) is replaced too.
  */
 export class WorkerFleet {
   readonly alive: ChildProcess[] = [];
   private readonly startedAt = new Map<ChildProcess, number>();
+  private stopping = false;
   kills = 0;
+  /** Processes that exited without being killed here. */
+  exits = 0;
   spawned = 0;
 
   constructor(
@@ -80,11 +84,19 @@ export class WorkerFleet {
   ) {}
 
   fill(): void {
-    while (this.alive.length < this.size) {
+    while (!this.stopping && this.alive.length < this.size) {
       const child = this.start();
       this.alive.push(child);
       this.startedAt.set(child, Date.now());
       this.spawned++;
+      child.once('exit', () => {
+        const index = this.alive.indexOf(child);
+        if (index < 0) return; // killed or stopped here
+        this.alive.splice(index, 1);
+        this.startedAt.delete(child);
+        this.exits++;
+        this.fill();
+      });
     }
   }
 
@@ -109,6 +121,7 @@ export class WorkerFleet {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const c of this.alive.splice(0)) {
       c.kill('SIGTERM');
       const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
@@ -142,16 +155,30 @@ export async function busyPids(queues: readonly Queue[]): Promise<Set<number>> {
 }
 
 /**
- * Every `everyMs` (± half, at random) until `signal` aborts, kill -9s a worker that is in the
- * middle of a job (and has been up `minAgeMs`, so that replacements get to work too).
+ * Until `signal` aborts, kill -9s a worker that is in the middle of a job (and has been up
+ * `minAgeMs`, so that replacements get to work too): every `everyMs` (± half, at random), or, with
+ * `progress`, each time it has moved `step` further (so that a slow machine sees as many kills
+ * per run as a fast one), trying every `everyMs` until a busy worker is found.
  */
-export async function keepKilling(options: { fleet: WorkerFleet; queues: readonly Queue[]; everyMs: number; minAgeMs: number; signal: AbortSignal }): Promise<number> {
+export async function keepKilling(options: {
+  fleet: WorkerFleet;
+  queues: readonly Queue[];
+  everyMs: number;
+  minAgeMs: number;
+  signal: AbortSignal;
+  progress?: { read: () => Promise<number>; step: number };
+}): Promise<number> {
   let kills = 0;
+  let nextAt = options.progress ? options.progress.step : 0;
   while (!options.signal.aborted) {
     await new Promise((r) => setTimeout(r, options.everyMs * (0.5 + Math.random())));
     if (options.signal.aborted) break;
+    if (options.progress && (await options.progress.read().catch(() => 0)) < nextAt) continue;
     const pids = await busyPids(options.queues).catch(() => new Set<number>());
-    if (await options.fleet.killBusy(pids, options.minAgeMs)) kills++;
+    if (await options.fleet.killBusy(pids, options.minAgeMs)) {
+      kills++;
+      if (options.progress) nextAt = (await options.progress.read().catch(() => nextAt)) + options.progress.step;
+    }
   }
   return kills;
 }
