@@ -40,9 +40,9 @@ const program = new Command('quorum')
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
 /** Before anything connects: live trading needs live mode, keys in the environment and --confirm-live. */
-function refuseUnsafeVenue(config: Config, confirmLive: boolean | undefined, queues: string[] = allQueueNames(config.exchange.id)): void {
+async function refuseUnsafeVenue(config: Config, confirmLive: boolean | undefined, queues: string[] = allQueueNames(config.exchange.id)): Promise<void> {
   const trading = queues.map(normaliseQueueName).includes(executionQueueName(config.exchange.id));
-  const problems = venueStartProblems(config, { confirmLive, trading });
+  const problems = await venueStartProblems(config, { confirmLive, trading });
   if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
 }
 
@@ -59,7 +59,7 @@ program
     const log = loggerFor(loaded);
     const life = new Lifecycle(log);
     try {
-      refuseUnsafeVenue(loaded.config, opts.confirmLive);
+      await refuseUnsafeVenue(loaded.config, opts.confirmLive);
       const { ctx, endpoint } = await connect(loaded, log, life);
       if (opts.fresh) await wipe(ctx);
       const startedAt = Date.now();
@@ -100,7 +100,7 @@ program
     const life = new Lifecycle(log);
     try {
       const names = opts.queues === 'all' ? allQueueNames(loaded.config.exchange.id) : opts.queues.split(',').map((s) => s.trim()).filter(Boolean);
-      refuseUnsafeVenue(loaded.config, opts.confirmLive, names);
+      await refuseUnsafeVenue(loaded.config, opts.confirmLive, names);
       const { ctx } = await connect(loaded, log, life);
       const workers = await startWorkers(ctx, names, { confirmLive: opts.confirmLive });
       life.add('workers', () => workers.close());

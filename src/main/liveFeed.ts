@@ -28,7 +28,7 @@ export async function runCcxtFeed(ctx: Context, options: { signal?: AbortSignal;
   const clock = options.now ?? Date.now;
   const { config, log } = ctx;
   const audit = new AuditLog(ctx.redis, ctx.keys);
-  const { client } = connectVenue(ctx, audit, false);
+  const { client } = await connectVenue(ctx, audit, false);
   const report: LiveFeedReport = { polls: 0, emitted: 0, rejected: 0, errors: 0 };
   const last = new Map<string, number | null>();
   const cursorKey = (symbol: string, timeframe: string) => ctx.keys.feedCursor(marketKey(symbol), timeframe);

@@ -1,5 +1,4 @@
 import { paperVenueOptionsOf } from './policies.ts';
-import ccxt from 'ccxt';
 import type { Queue } from 'bullmq';
 import type { Config } from '../config/schema.ts';
 import { stamp } from '../contracts/envelope.ts';
@@ -8,6 +7,7 @@ import type { MarketRules } from '../core/market.ts';
 import type { ExchangeGateway } from '../exchange/gateway.ts';
 import { PaperGateway } from '../exchange/paper/paperGateway.ts';
 import { CcxtGateway, type ReconcileReport } from '../exchange/ccxt/ccxtGateway.ts';
+import { loadCcxt } from '../exchange/ccxt/library.ts';
 import { VenueClient } from '../exchange/ccxt/venueClient.ts';
 import type { VenueError } from '../exchange/ccxt/errorPolicy.ts';
 import { nextProbeAt, type BreakerTransition } from '../exchange/breaker.ts';
@@ -32,9 +32,10 @@ export interface VenueStartOptions {
  * Why this configuration must not trade, or nothing. Live trading needs three things: live mode
  * in config, API keys in the environment, and --confirm-live on the command line.
  */
-export function venueStartProblems(config: Config, options: VenueStartOptions): string[] {
+export async function venueStartProblems(config: Config, options: VenueStartOptions): Promise<string[]> {
   const { id, mode, apiKey, apiSecret, baseUrl } = config.exchange;
   if (mode === 'paper') return [];
+  const ccxt = await loadCcxt();
   const problems: string[] = [];
   if (id === 'paper' || !ccxt.exchanges.includes(id)) {
     problems.push(`exchange.id "${id}" is not a ccxt exchange id: set QUORUM_EXCHANGE (e.g. binance) for ${mode} mode, or QUORUM_MODE=paper`);
@@ -80,14 +81,14 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
   const { config } = ctx;
   if (config.exchange.mode === 'paper') {
     // Paper trading on live candles takes the exchange's real market rules (public endpoints, no keys); on replayed ones, data/markets.json's.
-    const markets = config.feed.source === 'ccxt' ? venueMarkets(await connectVenue(ctx, audit, false).client.loadMarkets(), tradedSymbols(ctx), config.exchange.id) : ctx.markets;
+    const markets = config.feed.source === 'ccxt' ? venueMarkets(await (await connectVenue(ctx, audit, false)).client.loadMarkets(), tradedSymbols(ctx), config.exchange.id) : ctx.markets;
     const gateway = new PaperGateway(ctx.account, ctx.ledger, markets, paperVenueOptionsOf(config));
     return { gateway, markets, audit, close: () => audit.close() };
   }
-  const problems = venueStartProblems(config, options);
+  const problems = await venueStartProblems(config, options);
   if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
   const trading = options.trading !== false;
-  const { client, budget, breaker, breakerEvents } = connectVenue(ctx, audit, trading);
+  const { client, budget, breaker, breakerEvents } = await connectVenue(ctx, audit, trading);
 
   const markets = venueMarkets(await client.loadMarkets(), tradedSymbols(ctx), config.exchange.id);
   const gateway = new CcxtGateway(ctx.account, client, ctx.ledger, markets, {
@@ -144,7 +145,8 @@ export async function createVenue(ctx: Context, options: VenueStartOptions = {})
  * Keys only where orders are sent (`trading`): a deciding process or a feed cannot trade even by
  * mistake.
  */
-export function connectVenue(ctx: Context, audit: AuditLog, trading: boolean): { client: VenueClient; budget: RequestBudget; breaker: BreakerStore; breakerEvents: BreakerEvents } {
+export async function connectVenue(ctx: Context, audit: AuditLog, trading: boolean): Promise<{ client: VenueClient; budget: RequestBudget; breaker: BreakerStore; breakerEvents: BreakerEvents }> {
+  await loadCcxt();
   const { config } = ctx;
   const breaker = new BreakerStore(ctx.redis, ctx.keys, ctx.account, config.execution.breaker);
   const breakerEvents = new BreakerEvents(ctx, ctx.queues.execution, audit);

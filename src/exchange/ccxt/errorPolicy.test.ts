@@ -1,9 +1,13 @@
 import ccxt from 'ccxt';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCcxt } from './library.ts';
 import { ERROR_POLICIES, VenueError, policyOf, venueReason } from './errorPolicy.ts';
 import { scrubCredentials } from './venueClient.ts';
 
 describe('error policy of ccxt errors', () => {
+  // Production code loads ccxt only where an exchange is used; classifying its errors needs it loaded.
+  beforeAll(() => loadCcxt());
+
   it.each([
     ['RateLimitExceeded', 'throttled', false],
     ['DDoSProtection', 'throttled', false],
@@ -26,8 +30,10 @@ describe('error policy of ccxt errors', () => {
   });
 
   it('lists every class before its ancestors, so the most specific policy wins', () => {
-    ERROR_POLICIES.forEach(([, cls], i) => {
-      for (const [, later] of ERROR_POLICIES.slice(i + 1)) expect(later.prototype instanceof cls).toBe(false);
+    const classOf = (name: string) => (ccxt as unknown as Record<string, abstract new () => Error>)[name]!;
+    ERROR_POLICIES.forEach(([name], i) => {
+      expect(typeof classOf(name), name).toBe('function');
+      for (const [later] of ERROR_POLICIES.slice(i + 1)) expect(classOf(later).prototype instanceof classOf(name)).toBe(false);
     });
   });
 

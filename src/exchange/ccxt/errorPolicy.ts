@@ -1,4 +1,4 @@
-import ccxt from 'ccxt';
+import { ccxtIfLoaded } from './library.ts';
 import { QuorumError } from '../../core/errors.ts';
 
 /**
@@ -12,6 +12,12 @@ import { QuorumError } from '../../core/errors.ts';
  * - permanent: the same request would fail the same way (invalid order, insufficient funds,
  *   authentication, bad symbol); fail at once with the venue's reason.
  */
+/** The ccxt error classes the policy table names. */
+type CcxtErrorName =
+  | 'RateLimitExceeded' | 'DDoSProtection' | 'RequestTimeout' | 'OnMaintenance' | 'ExchangeNotAvailable' | 'InvalidNonce' | 'NetworkError' | 'BadResponse'
+  | 'CancelPending' | 'OperationFailed' | 'DuplicateOrderId' | 'OrderNotFound' | 'InsufficientFunds' | 'InvalidOrder' | 'AuthenticationError' | 'BadSymbol'
+  | 'BadRequest' | 'ArgumentsRequired' | 'NotSupported' | 'OperationRejected' | 'ExchangeError';
+
 export type ErrorAction = 'throttled' | 'transient' | 'exists' | 'permanent';
 
 export interface ErrorPolicy {
@@ -22,38 +28,37 @@ export interface ErrorPolicy {
   breaker: boolean;
 }
 
-type ErrorClass = abstract new (...args: never[]) => Error;
-
 /**
  * The one table from ccxt error class to policy, most specific class first (ccxt's classes form
- * a hierarchy: RateLimitExceeded is a NetworkError, DuplicateOrderId an InvalidOrder, ...).
+ * a hierarchy: RateLimitExceeded is a NetworkError, DuplicateOrderId an InvalidOrder, ...), by
+ * name: the classes are ccxt's, which is loaded only where an exchange is used (./library.ts).
  */
-export const ERROR_POLICIES: readonly (readonly [string, ErrorClass, ErrorPolicy])[] = [
-  ['RateLimitExceeded', ccxt.RateLimitExceeded, { action: 'throttled', outcomeUnknown: false, breaker: false }],
-  ['DDoSProtection', ccxt.DDoSProtection, { action: 'throttled', outcomeUnknown: false, breaker: false }],
-  ['RequestTimeout', ccxt.RequestTimeout, { action: 'transient', outcomeUnknown: true, breaker: true }],
-  ['OnMaintenance', ccxt.OnMaintenance, { action: 'transient', outcomeUnknown: true, breaker: true }],
+export const ERROR_POLICIES: readonly (readonly [CcxtErrorName, ErrorPolicy])[] = [
+  ['RateLimitExceeded', { action: 'throttled', outcomeUnknown: false, breaker: false }],
+  ['DDoSProtection', { action: 'throttled', outcomeUnknown: false, breaker: false }],
+  ['RequestTimeout', { action: 'transient', outcomeUnknown: true, breaker: true }],
+  ['OnMaintenance', { action: 'transient', outcomeUnknown: true, breaker: true }],
   // Binance: a 5xx means "the execution status is unknown": the order may exist.
-  ['ExchangeNotAvailable', ccxt.ExchangeNotAvailable, { action: 'transient', outcomeUnknown: true, breaker: true }],
+  ['ExchangeNotAvailable', { action: 'transient', outcomeUnknown: true, breaker: true }],
   // Refused before processing (clock skew): nothing was placed.
-  ['InvalidNonce', ccxt.InvalidNonce, { action: 'transient', outcomeUnknown: false, breaker: true }],
-  ['NetworkError', ccxt.NetworkError, { action: 'transient', outcomeUnknown: true, breaker: true }],
-  ['BadResponse', ccxt.BadResponse, { action: 'transient', outcomeUnknown: true, breaker: true }],
-  ['CancelPending', ccxt.CancelPending, { action: 'transient', outcomeUnknown: false, breaker: false }],
-  ['OperationFailed', ccxt.OperationFailed, { action: 'transient', outcomeUnknown: true, breaker: true }],
-  ['DuplicateOrderId', ccxt.DuplicateOrderId, { action: 'exists', outcomeUnknown: false, breaker: false }],
+  ['InvalidNonce', { action: 'transient', outcomeUnknown: false, breaker: true }],
+  ['NetworkError', { action: 'transient', outcomeUnknown: true, breaker: true }],
+  ['BadResponse', { action: 'transient', outcomeUnknown: true, breaker: true }],
+  ['CancelPending', { action: 'transient', outcomeUnknown: false, breaker: false }],
+  ['OperationFailed', { action: 'transient', outcomeUnknown: true, breaker: true }],
+  ['DuplicateOrderId', { action: 'exists', outcomeUnknown: false, breaker: false }],
   // A lookup by client order id that finds nothing: an answer, not a failure.
-  ['OrderNotFound', ccxt.OrderNotFound, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['InsufficientFunds', ccxt.InsufficientFunds, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['InvalidOrder', ccxt.InvalidOrder, { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['OrderNotFound', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['InsufficientFunds', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['InvalidOrder', { action: 'permanent', outcomeUnknown: false, breaker: false }],
   // Revoked or wrong keys make the venue unusable for every order: that opens the breaker too.
-  ['AuthenticationError', ccxt.AuthenticationError, { action: 'permanent', outcomeUnknown: false, breaker: true }],
-  ['BadSymbol', ccxt.BadSymbol, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['BadRequest', ccxt.BadRequest, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['ArgumentsRequired', ccxt.ArgumentsRequired, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['NotSupported', ccxt.NotSupported, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['OperationRejected', ccxt.OperationRejected, { action: 'permanent', outcomeUnknown: false, breaker: false }],
-  ['ExchangeError', ccxt.ExchangeError, { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['AuthenticationError', { action: 'permanent', outcomeUnknown: false, breaker: true }],
+  ['BadSymbol', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['BadRequest', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['ArgumentsRequired', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['NotSupported', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['OperationRejected', { action: 'permanent', outcomeUnknown: false, breaker: false }],
+  ['ExchangeError', { action: 'permanent', outcomeUnknown: false, breaker: false }],
 ];
 
 /**
@@ -84,8 +89,9 @@ export function policyOf(error: unknown, venue = ''): { name: string; policy: Er
   const code = /^(-?\d+) /.exec(reason)?.[1];
   const byCode = code === undefined ? undefined : VENUE_CODES[venue]?.[code];
   if (byCode) return { name: byCode[0], policy: byCode[1] };
-  if (DUPLICATE_ORDER.test(reason)) return { name: 'DuplicateOrderId', policy: ERROR_POLICIES.find(([n]) => n === 'DuplicateOrderId')![2] };
-  for (const [name, cls, policy] of ERROR_POLICIES) if (error instanceof cls) return { name, policy };
+  if (DUPLICATE_ORDER.test(reason)) return { name: 'DuplicateOrderId', policy: ERROR_POLICIES.find(([n]) => n === 'DuplicateOrderId')![1] };
+  const ccxt = ccxtIfLoaded();
+  if (ccxt) for (const [name, policy] of ERROR_POLICIES) if (error instanceof ccxt[name]) return { name, policy };
   return { name: error instanceof Error ? error.name : typeof error, policy: UNCLASSIFIED };
 }
 

@@ -1,4 +1,5 @@
-import ccxt, { type Exchange, type Order, type Trade } from 'ccxt';
+import type { Exchange, Order, Trade } from 'ccxt';
+import { loadedCcxt } from './library.ts';
 import type { OrderIntent, OrderSide } from '../../core/order.ts';
 import { overrideBaseUrl } from './baseUrl.ts';
 import { VenueError } from './errorPolicy.ts';
@@ -68,6 +69,7 @@ export class VenueClient {
     readonly settings: VenueSettings,
     private readonly hooks: VenueHooks,
   ) {
+    const ccxt = loadedCcxt();
     const Class = (ccxt as unknown as Record<string, new (config: object) => Exchange>)[settings.id];
     if (!ccxt.exchanges.includes(settings.id) || typeof Class !== 'function') throw new Error(`"${settings.id}" is not a ccxt exchange id`);
     this.exchange = new Class({
