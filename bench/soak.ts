@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     'kill-every-ms': { type: 'string', default: '3000' },
     'keep-completed': { type: 'string', default: '300' },
+    'decisions-per-series': { type: 'string' },
   },
 });
 const rounds = Number(args.rounds);
@@ -64,6 +65,11 @@ const OVERRIDES = {
     { id: 'mom', bot: 'momentum' },
     { id: 'mom-b', bot: 'momentum', params: { confidence: 0.6 } },
   ],
+  // Small windows keep each candle series (and so the per-candle keys) at a cap of 230, which a
+  // short soak passes early: the later rounds then show whether Redis levels off.
+  'bots.windowSize': 30,
+  'bots.trainingWindow': 30,
+  'risk.correlationLookback': 10,
   'coordinator.minVoters': 1,
   'coordinator.trackRecord.horizonCandles': 1,
   'risk.volatilityTarget': 0,
@@ -75,6 +81,16 @@ const OVERRIDES = {
   'queues.keepCompleted': { age: 3600, count: Number(args['keep-completed']) },
   ...FAST_RECOVERY,
 };
+
+/** Keys counted by shape (timestamps and numbers as #), most numerous first: what grows. */
+async function keyCensus(redis: ReturnType<typeof createRedis>): Promise<string[]> {
+  const counts = new Map<string, number>();
+  for (const key of await redis.keys('*')) {
+    const shape = key.replace(/^\{[^}]*\}/, '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\d+/g, '#');
+    counts.set(shape, (counts.get(shape) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([shape, n]) => `${shape} ${n}`);
+}
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
@@ -149,6 +165,7 @@ async function main(): Promise<void> {
       console.log(row.join('  '));
       for (const v of report.violations) console.log(`  VIOLATION: ${v}`);
     }
+    console.log(`keys by kind after the last round: ${(await keyCensus(probe)).join(', ')}`);
   } finally {
     await fleet.stop();
     await ctx.close().catch(() => undefined);

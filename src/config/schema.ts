@@ -210,6 +210,12 @@ const CoordinatorSchema = z
       .strict()
       .prefault({})
       .describe('Weights that follow each instance\'s rolling track record on each market'),
+    keepDecisions: positiveInt
+      .max(1_000_000)
+      .default(5000)
+      .describe(
+        "Most decisions kept by key per market and timeframe, with their track-record marks and waiting notes: older ones are deleted as new ones come, so a long replay's Redis levels off (never fewer than a candle series holds; each also expires after 7 days; the decision log keeps its own 10,000)",
+      ),
     regimeWeights: RegimeWeightsSchema.default({
       trending: { trend: 1.5, breakout: 1.25, 'mean-reversion': 0.5 },
       ranging: { trend: 0.5, breakout: 0.75, 'mean-reversion': 1.5 },

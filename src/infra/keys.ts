@@ -17,6 +17,8 @@ export function keyspace(prefix: string) {
     /** Open time of the newest candle the ccxt feed handed to the ticks queue, per series. */
     feedCursor: (marketKey: string, tf: string) => `${root}:feed:cursor:${marketKey}:${tf}`,
     decision: (marketKey: string, tf: string, ts: number) => `${root}:decision:${marketKey}:${tf}:${ts}`,
+    /** The candle times of a series' decision keys above, in a sorted set: trimmed by count with them. */
+    decisionIndex: (marketKey: string, tf: string) => `${root}:decisions:index:${marketKey}:${tf}`,
     decisionLog: `${root}:decisions:log`,
     ledger: (account: string) => `${root}:ledger:${account}`,
     orders: (account: string) => `${root}:orders:${account}`,
@@ -35,6 +37,8 @@ export function keyspace(prefix: string) {
     botHealth: (instanceId: string) => `${root}:bots:health:${instanceId}`,
     runs: `${root}:runs`,
     waitingSuccessor: (marketKey: string, tf: string, ts: number) => `${root}:coordinator:successor:${marketKey}:${tf}:${ts}`,
+    /** The candle times of a series' waiting notes above, in a sorted set: trimmed by count with them. */
+    waitingIndex: (marketKey: string, tf: string) => `${root}:coordinator:successor:index:${marketKey}:${tf}`,
     model: (instanceId: string, marketKey: string, tf: string, periodStart: number) => `${root}:model:${instanceId}:${marketKey}:${tf}:${periodStart}`,
     quarantine: `${root}:bots:quarantine`,
     disabled: `${root}:bots:disabled`,
@@ -45,7 +49,8 @@ export function keyspace(prefix: string) {
     losses: (account: string) => `${root}:risk:losses:${account}`,
     positionWatch: (account: string) => `${root}:risk:watch:${account}`,
     trackRecords: (marketKey: string, tf: string) => `${root}:trackrecord:${marketKey}:${tf}`,
-    trackScored: (marketKey: string, tf: string, ts: number) => `${root}:trackrecord:scored:${marketKey}:${tf}:${ts}`,
+    /** Candle times of a series whose votes are scored, in a sorted set (one key per series, trimmed by count). */
+    trackScored: (marketKey: string, tf: string) => `${root}:trackrecord:scored:${marketKey}:${tf}`,
     requestBudget: (account: string) => `${root}:budget:tat:${account}`,
     requestBackOff: (account: string) => `${root}:budget:backoff:${account}`,
     breaker: (account: string) => `${root}:breaker:${account}`,

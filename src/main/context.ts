@@ -63,6 +63,10 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
   // Candles kept per series: enough for the bots' windows and for the risk engine's lookbacks.
   const history = Math.max(config.bots.windowSize, config.bots.trainingWindow, config.risk.correlationLookback + 1, config.risk.atrPeriod + 1, config.coordinator.trackRecord.horizonCandles + 1);
   const candles = new CandleStore(redis, keys, history + SERIES_HEADROOM);
+  // Per-candle keys are kept for at least every candle still in its series: a candle that comes
+  // again (a replay run twice) is then a duplicate of one whose decision is still found, never
+  // decided afresh, and the vote scored `horizonCandles` back is always still marked.
+  const keepPerSeries = Math.max(config.coordinator.keepDecisions, candles.cap);
   const ledger = new LedgerStore(redis, keys, account, candles);
   const paper = config.exchange.mode === 'paper';
   // A real venue's ledger opens from its balances and its rules come from ccxt (src/main/venue.ts).
@@ -78,11 +82,11 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
     keys,
     queues,
     candles,
-    decisions: new DecisionStore(redis, keys),
+    decisions: new DecisionStore(redis, keys, keepPerSeries),
     ledger,
     stats: new StatsStore(redis, keys),
     health: new BotHealthStore(redis, keys),
-    risk: new RiskStore(redis, keys),
+    risk: new RiskStore(redis, keys, keepPerSeries),
     performance: new PerformanceStore(redis, keys),
     markets,
     replayFiles,

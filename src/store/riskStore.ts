@@ -21,9 +21,16 @@ redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[2])
 return { tostring(peak), redis.call('HGET', KEYS[2], ARGV[3]) }
 `);
 
+/**
+ * Marks the candle time scored in the series' sorted set (once: 0 if it was already), trims the
+ * set to its cap, oldest first, and saves the updated records, in one step.
+ */
 const SAVE_SCORED = new Script(`
-if not redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then return 0 end
-if #ARGV > 1 then redis.call('HSET', KEYS[2], unpack(ARGV, 2)) end
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1) end
+if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
 return 1
 `);
 
@@ -41,7 +48,15 @@ export class RiskStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,
-  ) {}
+    /**
+     * Most scored candle times remembered per market and timeframe: a vote is scored
+     * `horizonCandles` after it, so only the last few are ever asked about. They also expire
+     * 7 days after the series' last scoring.
+     */
+    readonly scoredPerSeries: number,
+  ) {
+    if (!(Number.isInteger(scoredPerSeries) && scoredPerSeries >= 1)) throw new Error(`scoredPerSeries must be a positive integer, got ${scoredPerSeries}`);
+  }
 
   async tradingState(): Promise<TradingStateRecord> {
     const raw = await this.redis.get(this.keys.tradingState);
@@ -112,13 +127,14 @@ export class RiskStore {
   }
 
   async isScored(symbol: string, timeframe: string, ts: number): Promise<boolean> {
-    return (await this.redis.exists(this.keys.trackScored(marketKey(symbol), timeframe, ts))) === 1;
+    return (await this.redis.zscore(this.keys.trackScored(marketKey(symbol), timeframe), String(ts))) !== null;
   }
 
   /** Saves the records updated by scoring the decision at `ts`, unless it was scored already: each is scored once. */
   async saveScored(symbol: string, timeframe: string, ts: number, records: ReadonlyMap<string, TrackRecord>): Promise<boolean> {
     const fields = [...records].flatMap(([id, r]) => [id, JSON.stringify(r)]);
-    const done = await SAVE_SCORED.run(this.redis, [this.keys.trackScored(marketKey(symbol), timeframe, ts), this.keys.trackRecords(marketKey(symbol), timeframe)], [SCORED_TTL_S, ...fields]);
+    const series = marketKey(symbol);
+    const done = await SAVE_SCORED.run(this.redis, [this.keys.trackScored(series, timeframe), this.keys.trackRecords(series, timeframe)], [ts, SCORED_TTL_S, this.scoredPerSeries, ...fields]);
     return Number(done) === 1;
   }
 }

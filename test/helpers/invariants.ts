@@ -26,27 +26,50 @@ const eq = (a: string | undefined, b: string | undefined) => new Decimal(a ?? '0
 const seriesKey = (d: { symbol: string; timeframe: string; candleTs: number }) => `${d.symbol} ${d.timeframe} ${d.candleTs}`;
 
 /**
- * Every replayed candle decided exactly once: a decision key for each, the decision counter equal
- * to the number of candles, each candle at most once in the decision log (and, while the log has
- * not been trimmed, exactly once), and no decision for a candle that was not replayed.
+ * Every replayed candle decided exactly once: a decision key for each of the newest
+ * `keepPerSeries` of its series (older keys are trimmed: those decisions are read from the log),
+ * no more decision keys per series than that, the decision counter equal to the number of
+ * candles, each candle at most once in the decision log (and, while the log has not been
+ * trimmed, exactly once), and no decision for a candle that was not replayed.
  */
 export async function checkDecisions(ctx: Context, violations: string[], replayed?: ReplayedSteps): Promise<{ candles: number; decisions: number; decided: StoredDecision[]; lastTs: Map<string, number> }> {
   const steps = replayed ?? mergeCandleFiles(ctx.replayFiles, { lastCandles: ctx.config.replay.lastCandles }).steps;
   const lastTs = new Map(steps.map((s) => [`${s.symbol} ${s.timeframe}`, s.candle.ts]));
   const expected = new Set(steps.map((s) => seriesKey({ symbol: s.symbol, timeframe: s.timeframe, candleTs: s.candle.ts })));
+  const log = await ctx.decisions.all();
+  const logged = new Map(log.map((d) => [seriesKey(d), d]));
+  const keep = ctx.decisions.keepPerSeries;
+  // How many later candles of its series each step has: the newest `keep` must still have their key.
+  const later = new Map<string, number>();
+  const newerThan = new Map<string, number>();
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i]!;
+    const series = `${s.symbol} ${s.timeframe}`;
+    newerThan.set(seriesKey({ symbol: s.symbol, timeframe: s.timeframe, candleTs: s.candle.ts }), later.get(series) ?? 0);
+    later.set(series, (later.get(series) ?? 0) + 1);
+  }
   const decided: StoredDecision[] = [];
   const missing: string[] = [];
+  const dropped: string[] = [];
   for (const s of steps) {
+    const key = seriesKey({ symbol: s.symbol, timeframe: s.timeframe, candleTs: s.candle.ts });
     const d = await ctx.decisions.get(s.symbol, s.timeframe, s.candle.ts);
-    if (d) decided.push(d);
-    else missing.push(seriesKey({ symbol: s.symbol, timeframe: s.timeframe, candleTs: s.candle.ts }));
+    if (!d && (newerThan.get(key) ?? 0) < keep) dropped.push(key);
+    const found = d ?? logged.get(key);
+    if (found) decided.push(found);
+    else missing.push(key);
   }
   if (missing.length > 0) violations.push(`${missing.length} replayed candle(s) never decided, first: ${missing.slice(0, 3).join(', ')}`);
+  if (dropped.length > 0) violations.push(`${dropped.length} decision key(s) gone although among the newest ${keep} of their series, first: ${dropped.slice(0, 3).join(', ')}`);
+  for (const series of later.keys()) {
+    const [symbol, timeframe] = series.split(' ') as [string, string];
+    const indexed = await ctx.redis.zcard(ctx.keys.decisionIndex(marketKey(symbol), timeframe));
+    if (indexed > keep) violations.push(`${series} keeps ${indexed} decisions by key, more than its cap of ${keep}`);
+  }
 
   const counted = Number((await ctx.redis.hget(ctx.keys.counters, 'decisions')) ?? 0);
   if (counted !== expected.size) violations.push(`decision counter is ${counted}, ${expected.size} candles were replayed`);
 
-  const log = await ctx.decisions.all();
   const seen = new Map<string, number>();
   for (const d of log) seen.set(seriesKey(d), (seen.get(seriesKey(d)) ?? 0) + 1);
   const twice = [...seen].filter(([, n]) => n > 1).map(([k, n]) => `${k} ×${n}`);
