@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     'kill-every-ms': { type: 'string', default: '3000' },
     'keep-completed': { type: 'string', default: '300' },
-    'decisions-per-series': { type: 'string' },
+    'keep-decisions': { type: 'string', default: '230' },
   },
 });
 const rounds = Number(args.rounds);
@@ -79,6 +79,9 @@ const OVERRIDES = {
   // Retention is what bounds the queues' memory; smaller than production's 2000 so that a short
   // soak reaches it early and the second half shows whether memory levels off.
   'queues.keepCompleted': { age: 3600, count: Number(args['keep-completed']) },
+  // Likewise the per-candle keys (decisions, track-record marks, waiting notes), smaller than
+  // production's 5000 per market; never below the candle series' cap (230 here) whatever this says.
+  'coordinator.keepDecisions': Number(args['keep-decisions']),
   ...FAST_RECOVERY,
 };
 
