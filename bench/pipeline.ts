@@ -109,6 +109,7 @@ export interface PipelineResult {
   /** Measured decisions by action and the risk engine's reason (numbers elided). */
   outcomes: Record<string, number>;
   denials: Record<string, number>;
+  waits: Record<string, number>;
 }
 
 /** One run of the pipeline on a private prefix: stores history, warms up, then feeds and measures. */
@@ -229,6 +230,8 @@ export async function runPipeline(root: string, redisUrl: string, run: PipelineR
       decisions: { buy: counters['decisions.buy'] ?? 0, sell: counters['decisions.sell'] ?? 0, hold: counters['decisions.hold'] ?? 0, orders: counters.orders ?? 0, fills: counters.fills ?? 0 },
       outcomes,
       denials: Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('denials.'))),
+      // Jobs that gave their slot back to wait for something (a previous decision, a partner market).
+      waits: Object.fromEntries(Object.entries(counters).filter(([k]) => k.includes('wait'))),
     };
   } finally {
     await stopChildren(children);

@@ -175,6 +175,7 @@ async function main(): Promise<void> {
     probe.disconnect();
     await redis.stop();
     rmSync(work, { recursive: true, force: true });
+    d.remove();
   }
 
   if (samples.length >= 4) {

@@ -25,17 +25,21 @@ const walk = (dir) => {
 for (const dir of ['src', 'processors', 'queues']) walk(join(root, dir));
 const hash = createHash('sha256');
 for (const file of sources.sort()) hash.update(file).update(readFileSync(file));
-const out = join(root, 'node_modules', '.cache', 'quorum', 'cli', `${hash.digest('hex').slice(0, 20)}.mjs`);
+// A folder of chunks: modules only some commands need (the HTTP server with express, Bull Board and
+// prom-client) are split out and loaded by those commands alone, so a worker does not carry them.
+const outDir = join(root, 'node_modules', '.cache', 'quorum', 'cli', hash.digest('hex').slice(0, 20));
+const out = join(outDir, 'main.js');
 
 if (!existsSync(out)) {
   const { build } = await import('esbuild');
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
+  mkdirSync(dirname(outDir), { recursive: true });
+  const tmp = `${outDir}.${process.pid}.tmp`;
   try {
     await build({
-      entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-      outfile: tmp,
+      entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
+      outdir: tmp,
       bundle: true,
+      splitting: true,
       format: 'esm',
       platform: 'node',
       target: 'node20',
@@ -44,9 +48,15 @@ if (!existsSync(out)) {
       sourcemap: 'inline',
       logLevel: 'error',
     });
-    renameSync(tmp, out);
+    try {
+      renameSync(tmp, outDir);
+    } catch (error) {
+      // Another process compiled the same sources first: use theirs.
+      if (!existsSync(out)) throw error;
+      rmSync(tmp, { recursive: true, force: true });
+    }
   } catch (error) {
-    rmSync(tmp, { force: true });
+    rmSync(tmp, { recursive: true, force: true });
     process.stderr.write(`quorum: the CLI does not compile: ${error.message}\n`);
     process.exit(1);
   }

@@ -32,7 +32,8 @@ export interface BotExecutor {
 }
 
 export interface AnalysisDeps {
-  candles: CandleStore;
+  /** Windows up to a candle; in a worker, shared by the jobs of that candle (RecentWindows). */
+  candles: Pick<CandleStore, 'window' | 'latest'>;
   stats: StatsStore;
   health: BotHealthStore;
   runner: BotExecutor;
@@ -126,7 +127,7 @@ export function analysisProcessor(deps: AnalysisDeps) {
     try {
       const model = m.model ? await modelFor(deps, m) : undefined;
       const signal = await deps.runner.run({ instanceId: m.instanceId, botId: m.botId, symbol: m.symbol, timeframe: m.timeframe, params: m.params, candles, others, inventory, model });
-      await deps.health.success(m.instanceId, signal.action);
+      deps.health.success(m.instanceId, signal.action);
       return result(signal, false);
     } catch (error) {
       if (!(error instanceof BotRunError)) throw error;

@@ -295,7 +295,7 @@ describe('hostile API requests', () => {
 
 describe('bots that throw, hang, return garbage or allocate without bound, all at once', () => {
   const prefix = freshPrefix('badbots');
-  const BAD = { thrower: /thrower exploded on purpose/, hanger: /did not answer within 250 ms/, garbage: /invalid signal: .*action/, hog: /ran out of memory \(limit 32 MB\)/ };
+  const BAD = { thrower: /thrower exploded on purpose/, hanger: /did not answer within 2000 ms/, garbage: /invalid signal: .*action/, hog: /ran out of memory \(limit 32 MB\)/ };
   afterAll(async () => {
     await dropPrefix(prefix);
   });
@@ -309,7 +309,8 @@ describe('bots that throw, hang, return garbage or allocate without bound, all a
         // bots' jobs for candles already fanned out still run, and still fail).
         'replay.maxInFlight': 1,
         'bots.dir': 'test/fixtures/pipeline-bots',
-        'bots.timeoutMs': 250,
+        // Long enough for the hog to reach its heap limit first even on a loaded machine.
+        'bots.timeoutMs': 2000,
         'bots.memoryMb': 32,
         'bots.quarantineAfter': 3,
         'bots.instances': [

@@ -68,6 +68,7 @@ describe('chaos during a replay', () => {
   it('loses and repeats nothing while worker processes are killed with SIGKILL in the middle of jobs', async () => {
     const prefix = freshPrefix('chaos-kill');
     const d: Deployment = deployment(redisUrl(), prefix, REPLAY);
+    cleanups.push(async () => d.remove());
     cleanups.push(() => dropPrefix(prefix));
     const ctx = await createContext(d.config, log, d.redisUrl, ROOT);
     cleanups.push(() => ctx.close());
@@ -93,6 +94,7 @@ describe('chaos during a replay', () => {
     cleanups.push(() => redis.stop());
     const prefix = freshPrefix('chaos-redis');
     const d = deployment(redis.url, prefix, REPLAY);
+    cleanups.push(async () => d.remove());
     const ctx = await createContext(d.config, log, d.redisUrl, ROOT);
     // Redis is killed on purpose: connection errors are expected while the clients reconnect.
     for (const q of ctx.queues.all()) q.on('error', () => undefined);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { maskSecrets } from '../config/load.ts';
 import { writeReport } from '../backtest/writeReport.ts';
@@ -49,7 +49,7 @@ export function addBacktestCommand(program: Command, globals: () => GlobalOption
         } catch (error) {
           throw new StartupError((error as Error).message);
         }
-        const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'backtest [{bar}] {percentage}% | {value}/{total} candles | {eta_formatted} left', hideCursor: true, stream: process.stderr });
+        const bar: SingleBar | undefined = opts.json || !process.stderr.isTTY ? undefined : new (await import('cli-progress')).SingleBar({ format: 'backtest [{bar}] {percentage}% | {value}/{total} candles | {eta_formatted} left', hideCursor: true, stream: process.stderr });
         let started = false;
         const result = await runBacktest({
           config,

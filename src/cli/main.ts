@@ -8,7 +8,6 @@ import { venueStartProblems } from '../main/venue.ts';
 import { StartupError } from '../main/startupError.ts';
 import { readTradesFile } from '../feed/trades.ts';
 import { candlesToCsv, TradeCandleAggregator } from '../feed/tradesToCandles.ts';
-import { startServer } from '../api/server.ts';
 import { allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { runReplay, summarize, formatSummary, waitForDrain } from '../main/pipeline.ts';
 import { loadBots, startWorkers } from '../main/workers.ts';
@@ -46,6 +45,18 @@ async function refuseUnsafeVenue(config: Config, confirmLive: boolean | undefine
   if (problems.length > 0) throw new StartupError(`refusing to start ${config.exchange.mode} trading on ${config.exchange.id}:`, problems);
 }
 
+/**
+ * The HTTP server: dashboard, API, /metrics and Bull Board. Loaded only by the commands that
+ * serve it (express, Bull Board and prom-client are tens of MB a worker process does not need).
+ */
+async function serveHttp(ctx: Context, life: Lifecycle): Promise<void> {
+  const { startServer } = await import('../api/server.ts');
+  const { server: settings } = ctx.config;
+  const server = await startServer({ ...serverDepsOf(ctx), host: settings.host, port: settings.port, token: settings.token });
+  life.add('server', () => server.close());
+  ctx.log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
+}
+
 program
   .command('start')
   .description('the whole system on one machine: Redis, server, every worker, and a replay of the bundled data in paper mode')
@@ -66,9 +77,7 @@ program
       const workers = await startWorkers(ctx, allQueueNames(ctx.account), { confirmLive: opts.confirmLive });
       life.add('workers', () => workers.close());
       if (opts.server) {
-        const server = await startServer({ ...serverDepsOf(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
-        life.add('server', () => server.close());
-        log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
+        await serveHttp(ctx, life);
       }
       const live = loaded.config.feed.source === 'ccxt';
       if (live) log.info({ exchange: loaded.config.exchange.id, markets: loaded.config.feed.markets, timeframe: loaded.config.feed.timeframe, mode: loaded.config.exchange.mode }, opts.exit ? 'polling the exchange once for candles' : 'polling the exchange for candles until stopped');
@@ -118,9 +127,7 @@ program
     const life = new Lifecycle(log);
     try {
       const { ctx } = await connect(loaded, log, life);
-      const server = await startServer({ ...serverDepsOf(ctx), host: loaded.config.server.host, port: loaded.config.server.port, token: loaded.config.server.token });
-      life.add('server', () => server.close());
-      log.info(`dashboard: ${server.url}/   Bull Board: ${server.url}/admin/queues`);
+      await serveHttp(ctx, life);
     } catch (error) {
       await failStartup(error, life);
     }

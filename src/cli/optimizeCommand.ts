@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { OBJECTIVES, type Objective, type OptimizeReport, type ParameterGrid, type ParameterValue } from '../backtest/optimize.ts';
 import { csvDocument } from '../backtest/csv.ts';
@@ -81,7 +81,7 @@ export function addOptimizeCommand(program: Command, globals: () => GlobalOption
           const workers = await startWorkers(ctx, [QUEUE.optimize]);
           life.add('optimize workers', () => workers.close());
         }
-        const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'optimize [{bar}] {value}/{total} backtests | {eta_formatted} left', hideCursor: true, stream: process.stderr });
+        const bar: SingleBar | undefined = opts.json || !process.stderr.isTTY ? undefined : new (await import('cli-progress')).SingleBar({ format: 'optimize [{bar}] {value}/{total} backtests | {eta_formatted} left', hideCursor: true, stream: process.stderr });
         let started = false;
         const { sweepId, report } = await runSweep(ctx, {
           grid,

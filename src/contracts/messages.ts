@@ -180,13 +180,20 @@ const parameterValue = z.union([z.number().finite(), z.string().max(200), z.bool
 const span = z.object({ from: ts, to: ts }).strict();
 
 /** One backtest of a sweep: a combination of parameters on one segment of the data. */
+/** A path inside the worker's project folder: a job must not make a worker read files elsewhere. */
+const projectFile = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((p) => !/^([\\/]|[A-Za-z]:)/.test(p) && !p.split(/[\\/]/).includes('..'), 'must be a path inside the project folder (relative, without "..")');
+
 export const OptimizeRunMessage = envelope('optimize-run', 1, {
   sweepId: z.string().regex(/^[a-z0-9-]{1,40}$/),
   combo: z.number().int().nonnegative(),
   segment,
   span,
   /** Candle files, relative to the worker's project folder (every host runs the same checkout or image). */
-  files: z.array(z.string().min(1).max(500)).min(1).max(500),
+  files: z.array(projectFile).min(1).max(500),
   /** The sweep's base configuration, secrets masked (a backtest needs none). */
   config: z.record(z.string(), z.unknown()),
   params: z.record(z.string(), parameterValue),

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Message } from 'esbuild';
+import type { Message } from 'esbuild';
 
 /**
  * TypeScript to plain ES modules, once, cached by content. Processes and bot threads then run
@@ -54,6 +54,8 @@ export async function compileModule(group: string, entry: string, inputs: readon
   await mkdir(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
+    // Loaded here, not at start: most processes find their modules compiled already.
+    const { build } = await import('esbuild');
     await build({
       entryPoints: [entry],
       outfile: tmp,

@@ -74,6 +74,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
   const markets: Record<string, MarketRules> = paper ? loadMarketRules(JSON.parse(readFileSync(resolve(cwd, config.paper.marketsFile), 'utf8'))) : {};
   const queues = new Queues(redis, config, account);
   const replayFiles = resolveReplayFiles(config.replay.files, { cwd, timeframes: config.replay.timeframes });
+  const health = new BotHealthStore(redis, keys, (error) => log.error({ err: error.message }, 'could not save bot health'));
   return {
     config,
     log,
@@ -85,7 +86,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
     decisions: new DecisionStore(redis, keys, keepPerSeries),
     ledger,
     stats: new StatsStore(redis, keys),
-    health: new BotHealthStore(redis, keys),
+    health,
     risk: new RiskStore(redis, keys, keepPerSeries),
     performance: new PerformanceStore(redis, keys),
     markets,
@@ -94,6 +95,7 @@ export async function createContext(config: Config, log: Logger, redisUrl: strin
     account,
     cwd,
     async close() {
+      await health.flush().catch((error: Error) => log.error({ err: error.message }, 'could not save bot health'));
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { relative } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import { expandGrid, walkForwardParts, type Objective, type OptimizeReport, type ParameterGrid, type Span } from '../backtest/optimize.ts';
 import { maskSecrets } from '../config/load.ts';
 import { withParameters } from '../config/parameters.ts';
@@ -62,6 +62,9 @@ export async function runSweep(ctx: Context, options: SweepOptions): Promise<Swe
   const sweepId = randomBytes(6).toString('hex');
   const now = Date.now();
   const files = options.files.map((f) => relative(ctx.cwd, f.path));
+  // Every worker on every host reads the files at the same path in its own checkout or image.
+  const outside = options.files.filter((_, i) => files[i]!.split(sep).includes('..') || isAbsolute(files[i]!));
+  if (outside.length > 0) throw new StartupError(`data files must be inside the project folder (${ctx.cwd}), where every worker finds them: ${outside.map((f) => f.path).join(', ')}`);
   const config = maskSecrets(ctx.config) as unknown as Record<string, unknown>;
   const runs: OptimizeRunMessage[] = [];
   for (let combo = 0; combo < combos.length; combo++) {

@@ -56,7 +56,7 @@ export async function waitForDrain(ctx: Context, options: { timeoutMs: number; s
       }),
     );
     // Quiet for 400 ms: a job finishing can enqueue the next stage between two reads, and workers
-    // flush their job counters every 200 ms (JobCounter).
+    // flush their job counters every 200 ms (BatchedHashWrites).
     quietPolls = counts.every((c) => sum(c) === 0) ? quietPolls + 1 : 0;
     if (quietPolls >= 5) return true;
     await new Promise((r) => setTimeout(r, 100));

@@ -13,6 +13,8 @@ import { withLock } from '../store/lock.ts';
 import { QUEUE, allQueueNames, executionQueueName, normaliseQueueName } from '../../queues/names.ts';
 import { ticksProcessor } from '../../processors/ticks.ts';
 import { analysisProcessor } from '../../processors/analysis.ts';
+import { RecentWindows } from '../store/recentWindows.ts';
+import { BatchedHashWrites } from '../store/batchedHashWrites.ts';
 import { coordinatorProcessor } from '../../processors/coordinator.ts';
 import { executionProcessor } from '../../processors/execution.ts';
 import { notificationsProcessor } from '../../processors/notifications.ts';
@@ -167,7 +169,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     processors[QUEUE.analysis] = {
       concurrency: ctx.config.workers.analysis,
       processor: analysisProcessor({
-        candles: ctx.candles,
+        candles: new RecentWindows(ctx.candles),
         stats: ctx.stats,
         health: ctx.health,
         runner,
@@ -197,7 +199,8 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
   const serveExecution = wanted.includes(executionQueueName(ctx.account));
   if (venue?.reconcile && serveExecution) await reconcileAtStart(ctx, venue.reconcile);
 
-  const counts = new JobCounter(ctx);
+  // Job outcome counters, batched so that counting costs no round trip per job.
+  const counts = new BatchedHashWrites(ctx.redis, (error) => ctx.log.error({ err: error.message }, 'could not save job counters'));
   const timings = new TimingStore(ctx.redis, ctx.keys, (error) => ctx.log.error({ err: error.message }, 'could not save job timings'));
   // How long each finished job ran (and, for analysis jobs, which bot): read by /metrics.
   const timeJob = (name: string, job: Job | undefined) => {
@@ -223,13 +226,13 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
       maxStalledCount: ctx.config.queues.maxStalledCount,
     });
     worker.on('completed', (job: Job) => {
-      counts.add(`jobs.${name}.completed`);
+      counts.increment(ctx.keys.counters, `jobs.${name}.completed`, 1);
       timeJob(name, job);
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
       timeJob(name, job);
       const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
-      counts.add(final ? `jobs.${name}.failed` : `jobs.${name}.retried`);
+      counts.increment(ctx.keys.counters, final ? `jobs.${name}.failed` : `jobs.${name}.retried`, 1);
       ctx.log[final ? 'warn' : 'debug']({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, final ? 'job failed' : 'job will be retried');
     });
     worker.on('error', (error) => ctx.log.error({ queue: name, err: error.message }, 'worker error'));
@@ -246,7 +249,7 @@ export async function startWorkers(ctx: Context, names: string[], options: Venue
     async close() {
       // Stop taking jobs and let active ones finish, then release the bot threads.
       await Promise.all(workers.map((w) => w.close()));
-      await counts.flush();
+      await counts.flush().catch((error: Error) => ctx.log.error({ err: error.message }, 'could not save job counters'));
       await timings.flush().catch((error: Error) => ctx.log.error({ err: error.message }, 'could not save job timings'));
       await runner?.close();
       await venue?.close();
@@ -306,27 +309,4 @@ async function inventoryOf(ctx: Context, symbol: string, close: number): Promise
     if (s !== symbol) marks[s] = (await ctx.candles.latest(s, ctx.series.find((f) => f.symbol === s)?.timeframe ?? '5m'))?.close;
   }
   return holdingShare(state, symbol, close, marks);
-}
-
-/** Job outcome counters in Redis, batched so that counting costs no round trip per job. */
-class JobCounter {
-  private pending = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly ctx: Context) {}
-
-  add(field: string): void {
-    this.pending.set(field, (this.pending.get(field) ?? 0) + 1);
-    this.timer ??= setTimeout(() => void this.flush(), 200);
-  }
-
-  async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const multi = this.ctx.redis.multi();
-    for (const [field, n] of batch) multi.hincrby(this.ctx.keys.counters, field, n);
-    await multi.exec().catch((error: Error) => this.ctx.log.error({ err: error.message }, 'could not save job counters'));
-  }
 }

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { scrubber } from '../infra/logger.ts';
 import { classifyHttpStatus, classifyNetworkError, classifySmtpError, DeliveryError, retryAfterMs } from './errors.ts';
 import { discordPayload, emailContent, slackPayload, telegramPayload, webhookPayload, type Deliverable } from './format.ts';
@@ -44,27 +44,32 @@ export function createNotifier(spec: ChannelSpec, timeoutMs: number): Notifier {
         }),
       };
     case 'email': {
-      const transport = nodemailer.createTransport({
-        host: spec.host,
-        port: spec.port,
-        secure: spec.secure,
-        ...(spec.user ? { auth: { user: spec.user, pass: spec.password ?? '' } } : {}),
-        connectionTimeout: timeoutMs,
-        greetingTimeout: timeoutMs,
-        socketTimeout: timeoutMs,
-      });
+      // nodemailer is loaded by the first email sent: only a process that delivers email pays its memory.
+      let transport: Promise<Transporter> | undefined;
+      const transportOnce = () =>
+        (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+          nodemailer.createTransport({
+            host: spec.host,
+            port: spec.port,
+            secure: spec.secure,
+            ...(spec.user ? { auth: { user: spec.user, pass: spec.password ?? '' } } : {}),
+            connectionTimeout: timeoutMs,
+            greetingTimeout: timeoutMs,
+            socketTimeout: timeoutMs,
+          }),
+        ));
       return {
         ...base,
         send: async (n) => {
           const { subject, text } = emailContent(n);
           try {
-            await transport.sendMail({ from: spec.from, to: spec.to, subject, text, headers: { 'X-Quorum-Event': n.event, 'X-Quorum-Priority': n.priority } });
+            await (await transportOnce()).sendMail({ from: spec.from, to: spec.to, subject, text, headers: { 'X-Quorum-Event': n.event, 'X-Quorum-Priority': n.priority } });
           } catch (error) {
             const e = classifySmtpError(spec.name, error);
             throw new DeliveryError(spec.name, scrub(e.message.slice(spec.name.length + 2)), e.retryable, e.status);
           }
         },
-        close: async () => transport.close(),
+        close: async () => (await transport)?.close(),
       };
     }
   }

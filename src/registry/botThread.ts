@@ -15,6 +15,14 @@ export interface ThreadData {
   bots: Record<string, string>;
 }
 
+/** A window in shared memory: ts, open, high, low, close, volume, each `stride` long, back to back; the window is [start, start + length). */
+export interface PackedWindow {
+  columns: Float64Array;
+  stride: number;
+  start: number;
+  length: number;
+}
+
 export interface RunMessage {
   type: 'run';
   /** analyze: a signal; train: a learning bot's model. */
@@ -24,11 +32,9 @@ export interface RunMessage {
   symbol: string;
   timeframe: string;
   params: Record<string, unknown>;
-  length: number;
-  /** ts, open, high, low, close, volume, each `length` long, back to back. */
-  columns: Float64Array;
+  window: PackedWindow;
   /** Other markets' windows, packed the same way. */
-  others: Array<{ symbol: string; length: number; columns: Float64Array }>;
+  others: Array<{ symbol: string } & PackedWindow>;
   inventory: number;
   model: unknown;
 }
@@ -79,28 +85,22 @@ async function run(msg: RunMessage): Promise<void> {
   // From here on, synchronous to the end: the runner's time budget starts now.
   post({ type: 'started', callId });
   const params = checkParams(bot, msg.params);
-  const candles = unpack(msg.length, msg.columns);
+  const candles = unpack(msg.window);
   const call = { symbol: msg.symbol, timeframe: msg.timeframe, params: msg.params, candles };
   const result = !params.ok
     ? params
     : msg.mode === 'train'
       ? trainWith(bot, call, params.value)
-      : analyzeWith(bot, { ...call, others: Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o.length, o.columns)])), inventory: msg.inventory, model: msg.model }, params.value);
+      : analyzeWith(bot, { ...call, others: Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o)])), inventory: msg.inventory, model: msg.model }, params.value);
   if (!result.ok) post(result.kind === 'failed' ? { type: 'result', callId, ok: false, kind: 'failed', message: result.message } : { type: 'result', callId, ok: false, kind: 'output', problems: result.problems });
   else if (msg.mode === 'train') post({ type: 'result', callId, ok: true, model: result.value });
   else post({ type: 'result', callId, ok: true, signal: result.value as Signal });
 }
 
-function unpack(n: number, col: Float64Array): CandleWindow {
-  return {
-    length: n,
-    ts: col.subarray(0, n),
-    open: col.subarray(n, 2 * n),
-    high: col.subarray(2 * n, 3 * n),
-    low: col.subarray(3 * n, 4 * n),
-    close: col.subarray(4 * n, 5 * n),
-    volume: col.subarray(5 * n, 6 * n),
-  };
+/** The bot's own copy of its window: the shared one is read by every bot of the candle and must not be written to. */
+function unpack({ columns, stride, start, length }: PackedWindow): CandleWindow {
+  const column = (k: number) => columns.slice(k * stride + start, k * stride + start + length);
+  return { length, ts: column(0), open: column(1), high: column(2), low: column(3), close: column(4), volume: column(5) };
 }
 
 port.on('message', (msg: RunMessage) => {

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CandleWindow } from '../core/candle.ts';
 import type { Signal } from '../core/signal.ts';
-import type { RunMessage, ThreadData, ThreadMessage } from './botThread.ts';
+import type { PackedWindow, RunMessage, ThreadData, ThreadMessage } from './botThread.ts';
 import { discoverBots, type DiscoveryReport } from './discover.ts';
 import { BotCrashedError, BotFailedError, BotOutputError, BotTimeoutError, type BotRunError, type CrashCause } from './errors.ts';
 
@@ -240,9 +240,9 @@ export class BotRunner {
   }
 
   private dispatch(slot: Slot, call: Call): void {
-    // One copy of each window into a fresh buffer we can transfer: the caller keeps its arrays.
-    const main = pack(call.req.candles);
-    const others = Object.entries(call.req.others ?? {}).map(([symbol, w]) => ({ symbol, ...pack(w) }));
+    // Windows go over in shared memory, packed once per window (a candle's instances share theirs); the thread copies its part.
+    const main = packShared(call.req.candles);
+    const others = Object.entries(call.req.others ?? {}).map(([symbol, w]) => ({ symbol, ...packShared(w) }));
     const msg: RunMessage = {
       type: 'run',
       mode: call.kind,
@@ -251,18 +251,16 @@ export class BotRunner {
       symbol: call.req.symbol,
       timeframe: call.req.timeframe,
       params: call.req.params,
-      length: main.length,
-      columns: main.columns,
+      window: main,
       others,
       inventory: call.req.inventory ?? 0,
       model: call.req.model,
     };
-    const transfer = [main.columns.buffer, ...others.map((o) => o.columns.buffer)] as ArrayBuffer[];
     slot.inFlight.set(call.id, call);
     // Until the thread says the bot is loaded, the (longer) load budget applies.
     this.arm(slot, call, this.loadTimeoutMs);
     try {
-      slot.worker.postMessage(msg, transfer);
+      slot.worker.postMessage(msg);
     } catch (error) {
       // e.g. params that cannot be cloned: the caller's mistake, not the thread's.
       clearTimeout(call.timer);
@@ -305,12 +303,34 @@ export class BotRunner {
   }
 }
 
-/** A window as one transferable buffer: ts, open, high, low, close, volume back to back. */
-function pack(w: CandleWindow): { length: number; columns: Float64Array } {
-  const n = w.length;
-  const columns = new Float64Array(6 * n);
-  [w.ts, w.open, w.high, w.low, w.close, w.volume].forEach((c, k) => columns.set(c.subarray(0, n), k * n));
-  return { length: n, columns };
+/** Packed windows by the buffer of their `ts` column: the same window (or a tail of it) is packed once. */
+const packed = new WeakMap<ArrayBufferLike, Float64Array>();
+
+/**
+ * A window as shared memory: ts, open, high, low, close, volume back to back, each `stride` long,
+ * the window at `start`. Windows are views of whole series read at once (RecentWindows): the
+ * whole series is packed, once, and every tail of it is sent as (start, length). Windows given
+ * to the runner are never written to afterwards.
+ */
+function packShared(w: CandleWindow): PackedWindow {
+  const columns = [w.ts, w.open, w.high, w.low, w.close, w.volume];
+  const base = w.ts.buffer;
+  const stride = base.byteLength / Float64Array.BYTES_PER_ELEMENT;
+  const start = w.ts.byteOffset / Float64Array.BYTES_PER_ELEMENT;
+  const viewsOfOneSeries = columns.every((c) => c.byteOffset === w.ts.byteOffset && c.buffer.byteLength === base.byteLength) && start + w.length <= stride;
+  if (!viewsOfOneSeries) return { columns: copyToShared(columns.map((c) => c.subarray(0, w.length)), w.length), stride: w.length, start: 0, length: w.length };
+  let shared = packed.get(base);
+  if (!shared) {
+    shared = copyToShared(columns.map((c) => new Float64Array(c.buffer, 0, stride)), stride);
+    packed.set(base, shared);
+  }
+  return { columns: shared, stride, start, length: w.length };
+}
+
+function copyToShared(columns: Float64Array[], stride: number): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(6 * stride * Float64Array.BYTES_PER_ELEMENT));
+  columns.forEach((c, k) => out.set(c, k * stride));
+  return out;
 }
 
 /** Compiles the bot-thread entry (ahead of time too: `quorum compile`). */

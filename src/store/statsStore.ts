@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../infra/keys.ts';
+import { BatchedHashWrites } from './batchedHashWrites.ts';
 
 const REJECTION_LOG_MAX = 5_000;
 
@@ -66,17 +67,33 @@ export interface Suspension {
  * failures; and who is out of service: quarantined (by its failures) or disabled (by a person).
  */
 export class BotHealthStore {
+  /** Successes, one per analysis job: written in batches, at most 200 ms late. */
+  private readonly successes: BatchedHashWrites;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,
-  ) {}
+    onError: (error: Error) => void = () => undefined,
+  ) {
+    this.successes = new BatchedHashWrites(redis, onError);
+  }
 
-  async success(instanceId: string, signal: string): Promise<void> {
-    await this.redis.multi().hincrby(this.keys.botHealth(instanceId), 'ok', 1).hset(this.keys.botHealth(instanceId), 'lastSignal', signal, 'streak', 0).exec();
+  success(instanceId: string, signal: string): void {
+    const key = this.keys.botHealth(instanceId);
+    this.successes.increment(key, 'ok', 1);
+    this.successes.set(key, 'lastSignal', signal);
+    this.successes.set(key, 'streak', '0');
+  }
+
+  /** Writes the successes not yet written. */
+  flush(): Promise<void> {
+    return this.successes.flush();
   }
 
   /** Records a failure; returns how many failures in a row the instance has now. */
   async failure(instanceId: string, kind: 'failed' | 'timedOut' | 'badOutput', message: string, now: number): Promise<number> {
+    // Earlier successes first: they reset the run of failures this one extends.
+    await this.successes.flush();
     const results = await this.redis
       .multi()
       .hincrby(this.keys.botHealth(instanceId), kind, 1)
@@ -125,6 +142,7 @@ export class BotHealthStore {
   }
 
   async get(instanceId: string): Promise<BotHealth> {
+    await this.successes.flush(); // this process reads its own successes
     const raw = await this.redis.hgetall(this.keys.botHealth(instanceId));
     return {
       instanceId,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from '../infra/keys.ts';
+import { BatchedHashWrites } from './batchedHashWrites.ts';
 
 /** Upper bounds (seconds) of the job-duration histogram buckets; +Inf is the count. */
 export const JOB_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
@@ -24,15 +25,16 @@ export interface Timings {
  * are batched (one round trip per 200 ms at most), like the job counters.
  */
 export class TimingStore {
-  private pending = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly writes: BatchedHashWrites;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keyspace,
     /** Where a failed background flush is reported (the figures of that batch are lost, the jobs are not). */
-    private readonly onError: (error: Error) => void = () => undefined,
-  ) {}
+    onError: (error: Error) => void = () => undefined,
+  ) {
+    this.writes = new BatchedHashWrites(redis, onError);
+  }
 
   /** One finished job: its queue, how long it ran, and (analysis jobs) the bot instance. */
   observe(queue: string, ms: number, instanceId?: string): void {
@@ -48,22 +50,11 @@ export class TimingStore {
   }
 
   private add(field: string, by: number): void {
-    this.pending.set(field, (this.pending.get(field) ?? 0) + by);
-    this.timer ??= setTimeout(() => void this.flush().catch(this.onError), 200);
+    this.writes.increment(this.keys.timings, field, by);
   }
 
-  async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const multi = this.redis.multi();
-    for (const [field, by] of batch) {
-      if (Number.isInteger(by)) multi.hincrby(this.keys.timings, field, by);
-      else multi.hincrbyfloat(this.keys.timings, field, by);
-    }
-    await multi.exec();
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   async read(): Promise<Timings> {

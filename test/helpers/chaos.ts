@@ -35,6 +35,8 @@ export interface Deployment {
   configFile: string;
   /** The same config as this process loads it. */
   config: Config;
+  /** Deletes the config file's temporary folder. */
+  remove(): void;
 }
 
 export function deployment(redisUrl: string, prefix: string, overrides: Record<string, unknown>): Deployment {
@@ -43,7 +45,7 @@ export function deployment(redisUrl: string, prefix: string, overrides: Record<s
   const flat = { 'log.level': 'silent', 'log.format': 'json', ...overrides, 'redis.prefix': prefix };
   writeFileSync(configFile, JSON.stringify(nest(flat)));
   const config = loadConfig({ file: undefined, env: {}, cwd: ROOT, overrides: { ...flat, 'redis.url': redisUrl } }).config;
-  return { redisUrl, prefix, overrides, configFile, config };
+  return { redisUrl, prefix, overrides, configFile, config, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** `quorum worker --queues ...` as its own OS process. */
