@@ -224,7 +224,8 @@ export class BacktestEngine {
       }
       if (outcome.ok) {
         this.streaks.set(i.id, 0);
-        votes.push({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role, ...outcome.value });
+        // Object.assign, not a spread: the same vote, several times faster on Node 20 (see copyWith).
+        votes.push(Object.assign({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role }, outcome.value));
       } else {
         const message = outcome.kind === 'failed' ? outcome.message : `returned an invalid signal: ${outcome.problems.join('; ')}`;
         const failure = this.failures.get(i.id) ?? { count: 0, last: '' };

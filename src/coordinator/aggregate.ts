@@ -1,4 +1,5 @@
 import type { BotFamily, BotRole } from '../core/bot.ts';
+import { copyWith } from '../core/copyWith.ts';
 import type { Regime, SignalAction } from '../core/signal.ts';
 import { recordMultiplier, type TrackRecord, type TrackRecordPolicy } from './trackRecord.ts';
 
@@ -87,7 +88,7 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
     .map((v) => {
       const byRegime = regime ? (policy.regimeWeights[regime]?.[v.family] ?? 1) : 1;
       const effectiveWeight = v.weight * recordMultiplier(records.get(v.instanceId), policy.trackRecord) * (Number.isFinite(byRegime) && byRegime >= 0 ? byRegime : 1);
-      return { ...v, effectiveWeight };
+      return copyWith(v, 'effectiveWeight', effectiveWeight);
     });
 
   const weights: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
