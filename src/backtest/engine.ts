@@ -113,6 +113,8 @@ export class BacktestEngine {
   private readonly refPrices = new Map<string, number>();
   /** The quote currencies of the markets traded: the currencies equity is tracked in. */
   private readonly quotes: string[];
+  private readonly policies = new Map<string, AggregationPolicy>();
+  private readonly settings = new Map<string, DecideSettings>();
   private evaluations = 0;
   private periodMs = 0;
   /** The candle being decided: nothing may read past it. */
@@ -156,15 +158,33 @@ export class BacktestEngine {
     };
   }
 
+  /** The config's policy and settings, built once per market and timeframe (they do not change during a run). */
+  private policyFor(symbol: string): AggregationPolicy {
+    let p = this.policies.get(symbol);
+    if (!p) this.policies.set(symbol, (p = this.setup.policyFor(symbol)));
+    return p;
+  }
+
+  private settingsFor(timeframe: string): DecideSettings {
+    let s = this.settings.get(timeframe);
+    if (!s) this.settings.set(timeframe, (s = this.setup.settingsFor(timeframe)));
+    return s;
+  }
+
   private seriesOf(symbol: string, timeframe: string): CandleSeries {
     let s = this.series.get(seriesKey(symbol, timeframe));
     if (!s) this.series.set(seriesKey(symbol, timeframe), (s = new CandleSeries()));
     return s;
   }
 
-  /** A window up to `ts`, checked against the decision time. */
-  private window(by: string, symbol: string, timeframe: string, ts: number, n: number): CandleWindow {
-    const w = this.seriesOf(symbol, timeframe).window(ts, n);
+  /**
+   * A window up to `ts`, checked against the decision time: a copy for bots (user code), a view
+   * of the series for the engine's own readers, which only read (a copy each was a tenth of the
+   * decision time).
+   */
+  private window(by: string, symbol: string, timeframe: string, ts: number, n: number, shared: 'copy' | 'view' = 'copy'): CandleWindow {
+    const series = this.seriesOf(symbol, timeframe);
+    const w = shared === 'view' ? series.view(ts, n) : series.window(ts, n);
     const lastTs = w.length > 0 ? w.ts[w.length - 1]! : null;
     this.setup.onRead?.({ by, symbol, decisionTs: this.decisionTs, lastTs });
     if (lastTs !== null && lastTs > this.decisionTs) throw new BacktestLookaheadError(`${by} read ${symbol} at ${lastTs}, after the decision candle ${this.decisionTs}`);
@@ -186,7 +206,7 @@ export class BacktestEngine {
     const instances = this.setup.instances.filter((i) => i.enabled && i.markets.includes(symbol) && !this.quarantined.has(i.id));
     const { votes, abstentions } = this.analyse(instances, symbol, timeframe, candle, prevTs);
     const records = this.scoreEarlierVotes(symbol, timeframe, candle) ?? this.recordsOf(symbol, timeframe);
-    const consensus = aggregate(votes, this.setup.policyFor(symbol), records);
+    const consensus = aggregate(votes, this.policyFor(symbol), records);
     const decision = newDecision({ symbol, timeframe, candleTs: candle.ts }, consensus, votes, abstentions, { decidedAt: now, latencyMs: 0 });
 
     const held = this.book.account.positions[symbol]?.amount ?? '0';
@@ -291,7 +311,7 @@ export class BacktestEngine {
   /** Scores the decision `horizonCandles` back by the market's move since, once (as the pipeline's coordinator). */
   private scoreEarlierVotes(symbol: string, timeframe: string, candle: Candle): Map<string, TrackRecord> | undefined {
     const h = this.setup.trackRecord.horizonCandles;
-    const w = this.window('track record', symbol, timeframe, candle.ts, h + 1);
+    const w = this.window('track record', symbol, timeframe, candle.ts, h + 1, 'view');
     if (w.length < h + 1) return undefined;
     const [thenTs, thenClose] = [w.ts[0]!, w.close[0]!];
     const key = decisionKey(symbol, timeframe, thenTs);
@@ -314,9 +334,9 @@ export class BacktestEngine {
     const unsettled = this.unsettled();
     const quote = quoteOf(symbol);
     const lookback = riskLookback(this.setup.riskWindows.atrPeriod, this.setup.riskWindows.correlationLookback);
-    const window = this.window('risk', symbol, timeframe, candle.ts, lookback);
+    const window = this.window('risk', symbol, timeframe, candle.ts, lookback, 'view');
     const otherWindows: Record<string, CandleWindow> = {};
-    for (const other of marketsToWatch(symbol, account, unsettled)) otherWindows[other] = this.window('risk', other, timeframe, candle.ts, lookback);
+    for (const other of marketsToWatch(symbol, account, unsettled)) otherWindows[other] = this.window('risk', other, timeframe, candle.ts, lookback, 'view');
     const lastClose = (s: string): number | undefined => {
       const w = s === symbol ? window : otherWindows[s];
       return w && w.length > 0 ? w.close[w.length - 1] : undefined;
@@ -341,7 +361,7 @@ export class BacktestEngine {
         peak: this.peaks.get(quote),
         dayStart: this.dayStarts.get(`${quote}:${day}`),
       },
-      this.setup.settingsFor(timeframe),
+      this.settingsFor(timeframe),
     );
     if (outcome.watch) this.watches.set(symbol, outcome.watch);
     else this.watches.delete(symbol);
