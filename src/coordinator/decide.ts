@@ -89,8 +89,13 @@ export function riskLookback(atrPeriod: number, correlationLookback: number): nu
 
 /** The UTC day of a candle, which the daily loss limit counts by (a replay follows candle time, not the wall clock). */
 export function utcDay(ts: number): string {
-  return new Date(ts).toISOString().slice(0, 10);
+  // Most calls ask for the same day as the last one: formatting a Date each time was a visible
+  // part of a backtest's decision time.
+  const day = Math.floor(ts / 86_400_000);
+  if (day !== lastDay.index) lastDay = { index: day, text: new Date(ts).toISOString().slice(0, 10) };
+  return lastDay.text;
 }
+let lastDay = { index: NaN, text: '' };
 
 /** Markets whose lookback the decision needs besides its own: held or being bought, in the same quote currency. */
 export function marketsToWatch(symbol: string, account: AccountState, unsettled: readonly UnsettledIntent[]): string[] {
