@@ -83,6 +83,8 @@ export interface BacktestRecord {
  * the object spread (several times slower on Node 20, see core/copyWith.ts): a literal for the
  * usual signal of three keys, Object.assign (the spread's keys in the spread's order) otherwise.
  */
+const byInstanceIdOf = (a: BacktestInstance, b: BacktestInstance) => byInstanceId({ instanceId: a.id }, { instanceId: b.id });
+
 function voteOf(i: BacktestInstance, signal: Signal): Vote {
   const keys = Object.keys(signal);
   if (keys.length === 3 && keys[0] === 'action' && keys[1] === 'confidence' && keys[2] === 'reason') {
@@ -189,7 +191,9 @@ export class BacktestEngine {
   private instancesFor(symbol: string): readonly BacktestInstance[] {
     const cached = this.marketInstances.get(symbol);
     if (cached && cached.quarantined === this.quarantined.size) return cached.list;
-    const list = this.setup.instances.filter((i) => i.enabled && i.markets.includes(symbol) && !this.quarantined.has(i.id));
+    // In the order votes are listed (by id): their sort then has nothing to move. Bots are pure,
+    // so the order they run in changes nothing else.
+    const list = this.setup.instances.filter((i) => i.enabled && i.markets.includes(symbol) && !this.quarantined.has(i.id)).sort(byInstanceIdOf);
     this.marketInstances.set(symbol, { quarantined: this.quarantined.size, list });
     return list;
   }
