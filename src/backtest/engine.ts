@@ -252,12 +252,12 @@ export class BacktestEngine {
   private analyse(instances: readonly BacktestInstance[], symbol: string, timeframe: string, candle: Candle, prevTs: number | null): { votes: Vote[]; abstentions: Abstention[] } {
     const votes: Vote[] = [];
     const abstentions: Abstention[] = [];
-    const sizeOf = (i: BacktestInstance) => Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
-    const longest = instances.reduce((n, i) => Math.max(n, sizeOf(i)), 0);
+    let longest = 0;
+    for (const i of instances) longest = Math.max(longest, this.windowSizeOf(i));
     let shared = this.window('bots', symbol, timeframe, candle.ts, longest);
     const series = this.seriesOf(symbol, timeframe);
     for (const i of instances) {
-      const size = Math.min(sizeOf(i), shared.length);
+      const size = Math.min(this.windowSizeOf(i), shared.length);
       const candles = sliceWindow(shared, shared.length - size, shared.length);
       this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
       if (candles.length < i.warmup) {
@@ -285,6 +285,11 @@ export class BacktestEngine {
     votes.sort(byInstanceId);
     abstentions.sort(byInstanceId);
     return { votes, abstentions };
+  }
+
+  /** The candles an instance's window holds (a method, not a closure per candle: see coordinator/aggregate.ts). */
+  private windowSizeOf(i: BacktestInstance): number {
+    return Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
   }
 
   private runBot(i: BacktestInstance, symbol: string, timeframe: string, candle: Candle, candles: CandleWindow, prevTs: number | null): BotCallResult<Signal> {
