@@ -105,6 +105,20 @@ const SIZE = quick
   : { rawJobs: 12_000, capacityCandles: 30, latencyCandles: 60 };
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
+/** `--only backtest`: the backtest part alone (no Redis, no worker processes); prints its figures, writes nothing. */
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (only !== undefined) {
+  if (only !== 'backtest') {
+    process.stderr.write(`bench: --only takes "backtest" (the part that needs no Redis), not ${JSON.stringify(only)}\n`);
+    process.exit(2);
+  }
+  log('backtest beside a plain loop (only)');
+  const backtest = await backtestThroughput(ROOT);
+  process.stdout.write(`${JSON.stringify(backtest, null, 2)}\noverhead ${backtest.overhead}x (target <= ${backtest.targetOverhead}x); load average ${loadavg().map((x) => Math.round(x * 100) / 100).join(' ')}\n`);
+  process.exit(0);
+}
+
 const endpoint = await resolveRedis({ url: process.env.REDIS_URL, startPrivate: true });
 try {
   const startedAt = new Date().toISOString();

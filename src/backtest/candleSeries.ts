@@ -54,6 +54,26 @@ export class CandleSeries {
     return w;
   }
 
+  /**
+   * The same candles as `window`, as views over the series' own columns: for the engine's own
+   * readers (risk, track record), which only read, and never for a bot's code. A later append
+   * leaves a view as it was (it only writes past the view's end, or grows into new columns).
+   */
+  view(ts: number, n: number): CandleWindow {
+    const end = this.indexAtOrBefore(ts) + 1;
+    const start = Math.max(0, end - n);
+    const c = this.columns;
+    return {
+      length: end - start,
+      ts: c.ts.subarray(start, end),
+      open: c.open.subarray(start, end),
+      high: c.high.subarray(start, end),
+      low: c.low.subarray(start, end),
+      close: c.close.subarray(start, end),
+      volume: c.volume.subarray(start, end),
+    };
+  }
+
   /** Whether `w` still holds exactly the series' candles up to its last one (nobody wrote into it). */
   isIntact(w: CandleWindow): boolean {
     if (w.length === 0) return true;

@@ -78,6 +78,21 @@ export interface BacktestRecord {
   periodMs: number;
 }
 
+/**
+ * `{ instanceId, botId, weight, family, role, ...signal }`, the vote the pipeline records, without
+ * the object spread (several times slower on Node 20, see core/copyWith.ts): a literal for the
+ * usual signal of three keys, Object.assign (the spread's keys in the spread's order) otherwise.
+ */
+const byInstanceIdOf = (a: BacktestInstance, b: BacktestInstance) => byInstanceId({ instanceId: a.id }, { instanceId: b.id });
+
+function voteOf(i: BacktestInstance, signal: Signal): Vote {
+  const keys = Object.keys(signal);
+  if (keys.length === 3 && keys[0] === 'action' && keys[1] === 'confidence' && keys[2] === 'reason') {
+    return { instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role, action: signal.action, confidence: signal.confidence, reason: signal.reason };
+  }
+  return Object.assign({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role }, signal);
+}
+
 export class BacktestLookaheadError extends Error {
   override readonly name = 'BacktestLookaheadError';
 }
@@ -113,6 +128,9 @@ export class BacktestEngine {
   private readonly refPrices = new Map<string, number>();
   /** The quote currencies of the markets traded: the currencies equity is tracked in. */
   private readonly quotes: string[];
+  private readonly policies = new Map<string, AggregationPolicy>();
+  private readonly marketInstances = new Map<string, { quarantined: number; list: readonly BacktestInstance[] }>();
+  private readonly settings = new Map<string, DecideSettings>();
   private evaluations = 0;
   private periodMs = 0;
   /** The candle being decided: nothing may read past it. */
@@ -156,15 +174,44 @@ export class BacktestEngine {
     };
   }
 
+  /** The config's policy and settings, built once per market and timeframe (they do not change during a run). */
+  private policyFor(symbol: string): AggregationPolicy {
+    let p = this.policies.get(symbol);
+    if (!p) this.policies.set(symbol, (p = this.setup.policyFor(symbol)));
+    return p;
+  }
+
+  private settingsFor(timeframe: string): DecideSettings {
+    let s = this.settings.get(timeframe);
+    if (!s) this.settings.set(timeframe, (s = this.setup.settingsFor(timeframe)));
+    return s;
+  }
+
+  /** The enabled instances of a market not quarantined: the same list until an instance is quarantined. */
+  private instancesFor(symbol: string): readonly BacktestInstance[] {
+    const cached = this.marketInstances.get(symbol);
+    if (cached && cached.quarantined === this.quarantined.size) return cached.list;
+    // In the order votes are listed (by id): their sort then has nothing to move. Bots are pure,
+    // so the order they run in changes nothing else.
+    const list = this.setup.instances.filter((i) => i.enabled && i.markets.includes(symbol) && !this.quarantined.has(i.id)).sort(byInstanceIdOf);
+    this.marketInstances.set(symbol, { quarantined: this.quarantined.size, list });
+    return list;
+  }
+
   private seriesOf(symbol: string, timeframe: string): CandleSeries {
     let s = this.series.get(seriesKey(symbol, timeframe));
     if (!s) this.series.set(seriesKey(symbol, timeframe), (s = new CandleSeries()));
     return s;
   }
 
-  /** A window up to `ts`, checked against the decision time. */
-  private window(by: string, symbol: string, timeframe: string, ts: number, n: number): CandleWindow {
-    const w = this.seriesOf(symbol, timeframe).window(ts, n);
+  /**
+   * A window up to `ts`, checked against the decision time: a copy for bots (user code), a view
+   * of the series for the engine's own readers, which only read (a copy each was a tenth of the
+   * decision time).
+   */
+  private window(by: string, symbol: string, timeframe: string, ts: number, n: number, shared: 'copy' | 'view' = 'copy'): CandleWindow {
+    const series = this.seriesOf(symbol, timeframe);
+    const w = shared === 'view' ? series.view(ts, n) : series.window(ts, n);
     const lastTs = w.length > 0 ? w.ts[w.length - 1]! : null;
     this.setup.onRead?.({ by, symbol, decisionTs: this.decisionTs, lastTs });
     if (lastTs !== null && lastTs > this.decisionTs) throw new BacktestLookaheadError(`${by} read ${symbol} at ${lastTs}, after the decision candle ${this.decisionTs}`);
@@ -183,10 +230,10 @@ export class BacktestEngine {
     // The paper venue fills this market's resting orders on this candle, before anything decides.
     await this.gateway.onCandle(symbol, timeframe, candle, now);
 
-    const instances = this.setup.instances.filter((i) => i.enabled && i.markets.includes(symbol) && !this.quarantined.has(i.id));
+    const instances = this.instancesFor(symbol);
     const { votes, abstentions } = this.analyse(instances, symbol, timeframe, candle, prevTs);
     const records = this.scoreEarlierVotes(symbol, timeframe, candle) ?? this.recordsOf(symbol, timeframe);
-    const consensus = aggregate(votes, this.setup.policyFor(symbol), records);
+    const consensus = aggregate(votes, this.policyFor(symbol), records);
     const decision = newDecision({ symbol, timeframe, candleTs: candle.ts }, consensus, votes, abstentions, { decidedAt: now, latencyMs: 0 });
 
     const held = this.book.account.positions[symbol]?.amount ?? '0';
@@ -205,12 +252,12 @@ export class BacktestEngine {
   private analyse(instances: readonly BacktestInstance[], symbol: string, timeframe: string, candle: Candle, prevTs: number | null): { votes: Vote[]; abstentions: Abstention[] } {
     const votes: Vote[] = [];
     const abstentions: Abstention[] = [];
-    const sizeOf = (i: BacktestInstance) => Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
-    const longest = instances.reduce((n, i) => Math.max(n, sizeOf(i)), 0);
+    let longest = 0;
+    for (const i of instances) longest = Math.max(longest, this.windowSizeOf(i));
     let shared = this.window('bots', symbol, timeframe, candle.ts, longest);
     const series = this.seriesOf(symbol, timeframe);
     for (const i of instances) {
-      const size = Math.min(sizeOf(i), shared.length);
+      const size = Math.min(this.windowSizeOf(i), shared.length);
       const candles = sliceWindow(shared, shared.length - size, shared.length);
       this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
       if (candles.length < i.warmup) {
@@ -224,7 +271,7 @@ export class BacktestEngine {
       }
       if (outcome.ok) {
         this.streaks.set(i.id, 0);
-        votes.push({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role, ...outcome.value });
+        votes.push(voteOf(i, outcome.value));
       } else {
         const message = outcome.kind === 'failed' ? outcome.message : `returned an invalid signal: ${outcome.problems.join('; ')}`;
         const failure = this.failures.get(i.id) ?? { count: 0, last: '' };
@@ -238,6 +285,11 @@ export class BacktestEngine {
     votes.sort(byInstanceId);
     abstentions.sort(byInstanceId);
     return { votes, abstentions };
+  }
+
+  /** The candles an instance's window holds (a method, not a closure per candle: see coordinator/aggregate.ts). */
+  private windowSizeOf(i: BacktestInstance): number {
+    return Math.min(this.setup.windowSize, Math.max(i.warmup, 1));
   }
 
   private runBot(i: BacktestInstance, symbol: string, timeframe: string, candle: Candle, candles: CandleWindow, prevTs: number | null): BotCallResult<Signal> {
@@ -290,7 +342,7 @@ export class BacktestEngine {
   /** Scores the decision `horizonCandles` back by the market's move since, once (as the pipeline's coordinator). */
   private scoreEarlierVotes(symbol: string, timeframe: string, candle: Candle): Map<string, TrackRecord> | undefined {
     const h = this.setup.trackRecord.horizonCandles;
-    const w = this.window('track record', symbol, timeframe, candle.ts, h + 1);
+    const w = this.window('track record', symbol, timeframe, candle.ts, h + 1, 'view');
     if (w.length < h + 1) return undefined;
     const [thenTs, thenClose] = [w.ts[0]!, w.close[0]!];
     const key = decisionKey(symbol, timeframe, thenTs);
@@ -313,9 +365,9 @@ export class BacktestEngine {
     const unsettled = this.unsettled();
     const quote = quoteOf(symbol);
     const lookback = riskLookback(this.setup.riskWindows.atrPeriod, this.setup.riskWindows.correlationLookback);
-    const window = this.window('risk', symbol, timeframe, candle.ts, lookback);
+    const window = this.window('risk', symbol, timeframe, candle.ts, lookback, 'view');
     const otherWindows: Record<string, CandleWindow> = {};
-    for (const other of marketsToWatch(symbol, account, unsettled)) otherWindows[other] = this.window('risk', other, timeframe, candle.ts, lookback);
+    for (const other of marketsToWatch(symbol, account, unsettled)) otherWindows[other] = this.window('risk', other, timeframe, candle.ts, lookback, 'view');
     const lastClose = (s: string): number | undefined => {
       const w = s === symbol ? window : otherWindows[s];
       return w && w.length > 0 ? w.close[w.length - 1] : undefined;
@@ -340,7 +392,7 @@ export class BacktestEngine {
         peak: this.peaks.get(quote),
         dayStart: this.dayStarts.get(`${quote}:${day}`),
       },
-      this.setup.settingsFor(timeframe),
+      this.settingsFor(timeframe),
     );
     if (outcome.watch) this.watches.set(symbol, outcome.watch);
     else this.watches.delete(symbol);

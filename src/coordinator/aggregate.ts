@@ -1,4 +1,5 @@
 import type { BotFamily, BotRole } from '../core/bot.ts';
+import { copyWith } from '../core/copyWith.ts';
 import type { Regime, SignalAction } from '../core/signal.ts';
 import { recordMultiplier, type TrackRecord, type TrackRecordPolicy } from './trackRecord.ts';
 
@@ -78,7 +79,6 @@ export function byInstanceId(a: { instanceId: string }, b: { instanceId: string 
  * winner must carry enough of the voters' weight and enough confidence, else the market holds.
  */
 export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, records: ReadonlyMap<string, TrackRecord> = new Map()): Consensus {
-  const usable = (v: Vote) => v.weight > 0 && Number.isFinite(v.weight) && Number.isFinite(v.confidence);
   const regime = regimeOf(votes.filter((v) => v.role === 'regime' && usable(v)));
   const vetoes = votes.filter((v) => v.role === 'veto' && v.action === 'sell' && v.confidence > 0 && usable(v)).map((v) => ({ instanceId: v.instanceId, reason: v.reason }));
 
@@ -87,7 +87,7 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
     .map((v) => {
       const byRegime = regime ? (policy.regimeWeights[regime]?.[v.family] ?? 1) : 1;
       const effectiveWeight = v.weight * recordMultiplier(records.get(v.instanceId), policy.trackRecord) * (Number.isFinite(byRegime) && byRegime >= 0 ? byRegime : 1);
-      return { ...v, effectiveWeight };
+      return copyWith(v, 'effectiveWeight', effectiveWeight);
     });
 
   const weights: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
@@ -100,27 +100,41 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
   }
   const voters = counted.filter((v) => v.effectiveWeight > 0).length;
   const total = weights.buy + weights.sell + weights.hold;
-  const base = { voters, weights, regime, vetoes, counted, limitPrice: null };
-  const holdWith = (reason: string, agreement = 0): Consensus => ({ action: 'hold', confidence: 0, agreement, reason, ...base });
+  const base: ConsensusBase = { voters, weights, regime, vetoes, counted, limitPrice: null };
 
-  if (voters < policy.minVoters) return holdWith(`no quorum: ${voters} of ${policy.minVoters} required votes`);
-  if (score.buy === score.sell) return holdWith(score.buy === 0 ? 'no bot wants to trade' : 'buy and sell tied');
+  if (voters < policy.minVoters) return holdWith(base, `no quorum: ${voters} of ${policy.minVoters} required votes`);
+  if (score.buy === score.sell) return holdWith(base, score.buy === 0 ? 'no bot wants to trade' : 'buy and sell tied');
   const side: 'buy' | 'sell' = score.buy > score.sell ? 'buy' : 'sell';
   const agreement = total > 0 ? weights[side] / total : 0;
   const confidence = weights[side] > 0 ? confidenceSum[side] / weights[side] : 0;
   if (agreement < policy.minAgreement) {
-    return holdWith(`${side} has ${pct(agreement)} of the weight, below the ${pct(policy.minAgreement)} required`, agreement);
+    return holdWith(base, `${side} has ${pct(agreement)} of the weight, below the ${pct(policy.minAgreement)} required`, agreement);
   }
   if (confidence < policy.minConfidence) {
-    return holdWith(`${side} confidence ${confidence.toFixed(2)} below ${policy.minConfidence}`, agreement);
+    return holdWith(base, `${side} confidence ${confidence.toFixed(2)} below ${policy.minConfidence}`, agreement);
   }
   if (side === 'buy' && vetoes.length > 0) {
-    return holdWith(`buy vetoed by ${vetoes.map((v) => `${v.instanceId} (${v.reason})`).join(', ')}`, agreement);
+    return holdWith(base, `buy vetoed by ${vetoes.map((v) => `${v.instanceId} (${v.reason})`).join(', ')}`, agreement);
   }
   const inRegime = regime ? ` in a ${regime} market` : '';
   const limitPrice = limitPriceOf(counted.filter((v) => v.action === side));
   const at = limitPrice === null ? '' : `, limit ${limitPrice.toPrecision(8)}`;
-  return { action: side, confidence, agreement, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}${inRegime}${at}`, ...base, limitPrice };
+  return Object.assign({ action: side, confidence, agreement, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}${inRegime}${at}` }, base, { limitPrice });
+}
+
+/*
+ * Module-level helpers rather than closures made per call: the bundles keep function names
+ * (esbuild keepNames), which costs a defineProperty for every closure created, and this runs on
+ * every candle. Object.assign rather than spreads: see core/copyWith.ts.
+ */
+function usable(v: Vote): boolean {
+  return v.weight > 0 && Number.isFinite(v.weight) && Number.isFinite(v.confidence);
+}
+
+type ConsensusBase = Pick<Consensus, 'voters' | 'weights' | 'regime' | 'vetoes' | 'counted' | 'limitPrice'>;
+
+function holdWith(base: ConsensusBase, reason: string, agreement = 0): Consensus {
+  return Object.assign({ action: 'hold' as const, confidence: 0, agreement, reason }, base);
 }
 
 /** The weighted limit price of a side, if voters with one carry more than half of its weight. */

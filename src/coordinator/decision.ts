@@ -1,3 +1,4 @@
+import { copyWith } from '../core/copyWith.ts';
 import type { Abstention, Consensus, Vote } from './aggregate.ts';
 import type { GateNote } from '../risk/engine.ts';
 import type { ExitSignal } from '../risk/exits.ts';
@@ -78,7 +79,7 @@ export function newDecision(
     consensus: consensus.reason,
     regime: consensus.regime,
     vetoes: consensus.vetoes,
-    votes: votes.map((v) => ({ ...v, effectiveWeight: weightOf.get(v.instanceId) ?? 0 })),
+    votes: votes.map((v) => copyWith(v, 'effectiveWeight', weightOf.get(v.instanceId) ?? 0)),
     abstentions,
     exit: null,
     risk: { verdict: 'none', reason: consensus.reason },

@@ -28,5 +28,8 @@ export function holdingsIn(quote: string, state: AccountState, marks: Readonly<R
 
 /** Closes of a candle window as the series the risk engine aligns. */
 export function seriesOf(w: { length: number; ts: ArrayLike<number>; close: ArrayLike<number> }): CloseSeries {
-  return Array.from({ length: w.length }, (_, i) => ({ ts: w.ts[i]!, close: w.close[i]! }));
+  // A plain loop: Array.from with a mapping function was a tenth of a backtest's decision time.
+  const out = new Array<{ ts: number; close: number }>(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = { ts: w.ts[i]!, close: w.close[i]! };
+  return out;
 }

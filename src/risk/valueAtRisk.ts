@@ -73,31 +73,30 @@ export function figuresAreFinite(f: RiskFigures): boolean {
 }
 
 function monteCarloDrawdown(returns: readonly number[], { paths, horizon, seed }: VarOptions): RiskFigures['monteCarlo'] {
-  const random = mulberry32(seed);
+  // Written out by hand, as the hottest loop of a backtest (paths x horizon draws on every
+  // sized entry): each return's growth factor computed once, and the seeded PRNG (mulberry32,
+  // the bootstrap must be reproducible, Math.random is not) inlined. The same draws and the same
+  // arithmetic as a generic version, so the same figures to the last bit, in less than half the time.
+  const n = returns.length;
+  const growth = new Float64Array(n);
+  // A return below -100% would make equity negative; a long-only spot book cannot lose more than it holds.
+  for (let i = 0; i < n; i++) growth[i] = Math.max(0, 1 + returns[i]!);
+  let state = seed >>> 0;
   const drawdowns = new Array<number>(paths);
   for (let p = 0; p < paths; p++) {
     let value = 1;
     let peak = 1;
     let worst = 0;
     for (let t = 0; t < horizon; t++) {
-      // A return below -100% would make equity negative; a long-only spot book cannot lose more than it holds.
-      value *= Math.max(0, 1 + returns[Math.floor(random() * returns.length)]!);
+      state = (state + 0x6d2b79f5) >>> 0;
+      let x = state;
+      x = Math.imul(x ^ (x >>> 15), x | 1);
+      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+      value *= growth[Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n)]!;
       peak = Math.max(peak, value);
       worst = Math.max(worst, peak > 0 ? 1 - value / peak : 0);
     }
     drawdowns[p] = worst;
   }
   return { paths, horizon, meanMaxDrawdown: paths > 0 ? average(drawdowns) : 0, p95MaxDrawdown: paths > 0 ? quantile(drawdowns, 0.95) : 0 };
-}
-
-/** A small seeded PRNG: the bootstrap must be reproducible, Math.random is not. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
