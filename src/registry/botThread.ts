@@ -33,6 +33,8 @@ export interface RunMessage {
   timeframe: string;
   params: Record<string, unknown>;
   window: PackedWindow;
+  /** Say 'started' once the bot is loaded (the runner then switches from the load budget to the run budget). */
+  announce: boolean;
   /** Other markets' windows, packed the same way. */
   others: Array<{ symbol: string } & PackedWindow>;
   inventory: number;
@@ -83,7 +85,7 @@ async function run(msg: RunMessage): Promise<void> {
     return;
   }
   // From here on, synchronous to the end: the runner's time budget starts now.
-  post({ type: 'started', callId });
+  if (msg.announce) post({ type: 'started', callId });
   const params = checkParams(bot, msg.params);
   const candles = unpack(msg.window);
   const call = { symbol: msg.symbol, timeframe: msg.timeframe, params: msg.params, candles };

@@ -96,6 +96,17 @@ describe('BotRunner', () => {
     await expect(runner.run(call('good'))).resolves.toEqual(GOOD);
   });
 
+  it('stops a bot already loaded in its thread that hangs on a later call, after about timeoutMs', async () => {
+    // Loaded on both threads first: its next call is sent with the run budget armed at once.
+    await Promise.all(Array.from({ length: 4 }, () => runner.run(call('good'))));
+    const { error, ms } = await failure(runner.run(call('good', { instanceId: 'spin-2', params: { hang: true } })));
+    expect(error).toBeInstanceOf(BotTimeoutError);
+    expect(error).toMatchObject({ botId: 'good', instanceId: 'spin-2', timeoutMs: TIMEOUT_MS, phase: 'analyze' });
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(ms).toBeLessThan(TIMEOUT_MS + 2000);
+    await expect(runner.run(call('good'))).resolves.toEqual(GOOD);
+  });
+
   it('stops a bot that exhausts its heap with a retryable BotCrashedError about memory', async () => {
     // A time budget the heap limit always beats, even on a loaded machine: this is about memory.
     const patient = new BotRunner({ botsDir: BOTS, threads: 2, timeoutMs: 20_000, memoryMb: 32 });

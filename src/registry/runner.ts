@@ -59,6 +59,8 @@ interface Slot {
   /** Set by the worker's 'error' event, read when it exits. */
   died?: Error;
   inFlight: Map<number, Call>;
+  /** Bots this thread has loaded: their calls start at once, and the thread need not say so. */
+  loaded: Set<string>;
 }
 
 /** Calls sent to a thread at once; a thread stopped for one call then takes no bystanders with it. */
@@ -161,7 +163,7 @@ export class BotRunner {
       // Node spells it maxOldGenerationSizeMb; an unknown key would be silently ignored.
       resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: 4 },
     });
-    const slot: Slot = { worker, ready: false, retired: false, inFlight: new Map() };
+    const slot: Slot = { worker, ready: false, retired: false, inFlight: new Map(), loaded: new Set() };
     this.slots.push(slot);
     return new Promise<void>((resolveReady, rejectReady) => {
       worker.on('message', (msg: ThreadMessage) => {
@@ -204,6 +206,7 @@ export class BotRunner {
     const call = slot.inFlight.get(msg.callId);
     if (!call || slot.retired) return;
     if (msg.type === 'started') {
+      slot.loaded.add(call.req.botId);
       call.phase = 'analyze';
       this.arm(slot, call, call.kind === 'train' ? this.trainTimeoutMs : this.opts.timeoutMs);
       return;
@@ -252,13 +255,20 @@ export class BotRunner {
       timeframe: call.req.timeframe,
       params: call.req.params,
       window: main,
+      announce: !slot.loaded.has(call.req.botId),
       others,
       inventory: call.req.inventory ?? 0,
       model: call.req.model,
     };
     slot.inFlight.set(call.id, call);
-    // Until the thread says the bot is loaded, the (longer) load budget applies.
-    this.arm(slot, call, this.loadTimeoutMs);
+    if (slot.loaded.has(call.req.botId)) {
+      // Loaded already, and the thread runs one call at a time: the run budget starts now (one message fewer a call).
+      call.phase = 'analyze';
+      this.arm(slot, call, call.kind === 'train' ? this.trainTimeoutMs : this.opts.timeoutMs);
+    } else {
+      // Until the thread says the bot is loaded, the (longer) load budget applies.
+      this.arm(slot, call, this.loadTimeoutMs);
+    }
     try {
       slot.worker.postMessage(msg);
     } catch (error) {
