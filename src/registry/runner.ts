@@ -314,7 +314,7 @@ export class BotRunner {
 }
 
 /** Packed windows by the buffer of their `ts` column: the same window (or a tail of it) is packed once. */
-const packed = new WeakMap<ArrayBufferLike, Float64Array>();
+const packed = new WeakMap<ArrayBufferLike, { buffers: ArrayBufferLike[]; columns: Float64Array }>();
 
 /**
  * A window as shared memory: ts, open, high, low, close, volume back to back, each `stride` long,
@@ -330,11 +330,12 @@ function packShared(w: CandleWindow): PackedWindow {
   const viewsOfOneSeries = columns.every((c) => c.byteOffset === w.ts.byteOffset && c.buffer.byteLength === base.byteLength) && start + w.length <= stride;
   if (!viewsOfOneSeries) return { columns: copyToShared(columns.map((c) => c.subarray(0, w.length)), w.length), stride: w.length, start: 0, length: w.length };
   let shared = packed.get(base);
-  if (!shared) {
-    shared = copyToShared(columns.map((c) => new Float64Array(c.buffer, 0, stride)), stride);
+  // The same six series, not another window that happens to share its ts column.
+  if (!shared || shared.buffers.some((b, k) => b !== columns[k]!.buffer)) {
+    shared = { buffers: columns.map((c) => c.buffer), columns: copyToShared(columns.map((c) => new Float64Array(c.buffer, 0, stride)), stride) };
     packed.set(base, shared);
   }
-  return { columns: shared, stride, start, length: w.length };
+  return { columns: shared.columns, stride, start, length: w.length };
 }
 
 function copyToShared(columns: Float64Array[], stride: number): Float64Array {

@@ -23,8 +23,6 @@ export class RecentWindows {
   private readonly entries = new Map<string, Entry>();
   /** The largest window asked of each series so far: read at that size, it serves every instance. */
   private readonly largest = new Map<string, number>();
-  hits = 0;
-  reads = 0;
 
   constructor(
     private readonly store: Pick<CandleStore, 'window' | 'latest'>,
@@ -40,10 +38,7 @@ export class RecentWindows {
     const now = this.now();
     let entry = this.entries.get(key);
     if (entry && (entry.size < size || now - entry.at > MAX_AGE_MS)) entry = undefined;
-    if (entry) {
-      this.hits++;
-    } else {
-      this.reads++;
+    if (!entry) {
       entry = { size: readSize, at: now, window: this.store.window(symbol, timeframe, uptoTs, readSize) };
       this.remember(key, entry);
       entry.window.then(
