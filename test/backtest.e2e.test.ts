@@ -164,13 +164,41 @@ describe('the backtester never looks ahead', () => {
   });
 
   it('decides every candle the same whether or not later candles exist', async () => {
-    const full = await backtest();
+    const full = await backtest({}, { keepDecisionLog: true });
     const cut = full.run.from! + (full.run.to! - full.run.from!) / 2;
-    const truncated = await backtest({}, { from: full.run.from!, to: cut, lastCandles: 0 });
+    const truncated = await backtest({}, { from: full.run.from!, to: cut, lastCandles: 0, keepDecisionLog: true });
     const upToCut = full.record.decisions.filter((d) => d.candleTs <= cut);
     expect(truncated.record.decisions.length).toBe(upToCut.length);
     expect(truncated.record.decisions.map(view)).toEqual(upToCut.map(view));
     expect(upToCut.some((d) => d.order)).toBe(true);
+  });
+
+  it('fails a bot that writes into its candle window, and the others still see the market as it was', async () => {
+    const overrides = (instances: unknown[]) => ({ 'bots.dir': 'test/fixtures/runner-bots', 'bots.instances': instances, 'bots.quarantineAfter': 1000 });
+    const good = { id: 'b-good', bot: 'good' };
+    const alone = await backtest(overrides([good]), { keepDecisionLog: true, lastCandles: 50 });
+    // The scribbler's id sorts first: it runs before the good bot on every candle.
+    const beside = await backtest(overrides([{ id: 'a-scribbler', bot: 'scribbler' }, good]), { keepDecisionLog: true, lastCandles: 50 });
+    const goodVotes = (r: BacktestResult) => r.record.decisions.map((d) => d.votes.filter((v) => v.instanceId === 'b-good').map((v) => v.reason));
+    expect(goodVotes(beside)).toEqual(goodVotes(alone));
+    expect(goodVotes(alone).flat().some((reason) => /last=0\.\d+/.test(reason))).toBe(true);
+    expect(beside.run.botFailures['a-scribbler']).toEqual({ count: 100, last: 'wrote into its candle window (bots must treat their input as read-only)' });
+    expect(beside.run.evaluations).toBe(alone.run.evaluations + 100);
+  });
+
+  it('forgets decisions past the track record horizon without changing a thing (memory stays flat on long runs)', async () => {
+    const kept = await backtest({}, { keepDecisionLog: true, now: () => 0 });
+    const lean = await backtest({}, { now: () => 0 });
+    expect(lean.record.decisions).toEqual([]);
+    expect(lean.run.decisions).toBe(kept.record.decisions.length);
+    expect(kept.record.decisionCount).toBe(kept.record.decisions.length);
+    // Scoring (which reads decisions 3 candles back here) and inventory (1 back) saw the same: same
+    // scores, orders, fills and report.
+    expect(kept.record.counters.size).toBeGreaterThan(0);
+    expect([...kept.record.counters].some(([, c]) => c.scored > 0)).toBe(true);
+    expect(lean.record.counters).toEqual(kept.record.counters);
+    expect(lean.record.book.fills).toEqual(kept.record.book.fills);
+    expect(lean.report).toEqual(kept.report);
   });
 
   it('fills an order only on a candle after its decision candle', async () => {

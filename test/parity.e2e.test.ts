@@ -48,7 +48,7 @@ describe('replay through the queues and backtest of the same candles', () => {
     await pipeline.replayAndDrain();
     const { ctx } = pipeline;
     piped = { decisions: (await ctx.decisions.all()) as Decision[], orders: await ctx.ledger.orders(), fills: await ctx.ledger.fills() };
-    backtest = await runBacktest({ config, files: ctx.replayFiles, lastCandles: config.replay.lastCandles, cwd: ROOT });
+    backtest = await runBacktest({ config, files: ctx.replayFiles, lastCandles: config.replay.lastCandles, cwd: ROOT, keepDecisionLog: true });
   }, 300_000);
   afterAll(async () => {
     await pipeline?.close();

@@ -56,12 +56,21 @@ export interface BacktestSetup {
   /** Consecutive failures that take an instance out of service (bots.quarantineAfter). */
   quarantineAfter: number;
   venue: PaperVenueOptions;
+  /**
+   * Keep every decision, with its votes, in the record (what a comparison with the pipeline reads).
+   * Off, the engine keeps only the decisions it still reads (the track record's horizon back), and
+   * memory stays the same however long the run: 200 instances over a year of 5-minute candles
+   * would otherwise hold 20 million votes.
+   */
+  keepDecisionLog?: boolean | undefined;
   /** Seen by every bot call and risk read: the no-lookahead test listens here. */
   onRead?: ((read: { by: string; symbol: string; decisionTs: number; lastTs: number | null }) => void) | undefined;
 }
 
 export interface BacktestRecord {
+  /** Every decision in order, when the setup asked to keep them (keepDecisionLog); empty otherwise. */
   decisions: Decision[];
+  decisionCount: number;
   book: MemoryBook;
   equity: Record<string, EquityPoint[]>;
   counters: Map<string, InstanceCounters>;
@@ -107,8 +116,12 @@ export class BacktestEngine {
   private readonly series = new Map<string, CandleSeries>();
   private readonly book: MemoryBook;
   private readonly gateway: PaperGateway;
+  /** The decisions the engine still reads (scoring, inventory), by decisionKey. */
   private readonly decisions = new Map<string, Decision>();
+  /** Per series, the keys of `decisions` oldest first: what to forget once past the horizon. */
+  private readonly recentDecisionKeys = new Map<string, string[]>();
   private readonly decisionLog: Decision[] = [];
+  private decisionCount = 0;
   private readonly trackRecords = new Map<string, Map<string, TrackRecord>>();
   private readonly scored = new Set<string>();
   private readonly watches = new Map<string, PositionWatch>();
@@ -132,6 +145,8 @@ export class BacktestEngine {
   private readonly marketInstances = new Map<string, { quarantined: number; list: readonly BacktestInstance[] }>();
   private readonly settings = new Map<string, DecideSettings>();
   private evaluations = 0;
+  /** Bot calls made by the current pass of runInstances (a pass run again is counted once). */
+  private passEvaluations = 0;
   private periodMs = 0;
   /** The candle being decided: nothing may read past it. */
   private decisionTs = -Infinity;
@@ -161,6 +176,7 @@ export class BacktestEngine {
     const marks = Object.fromEntries([...this.lastClose].map(([symbol, close]) => [symbol, String(close)]));
     return {
       decisions: this.decisionLog,
+      decisionCount: this.decisionCount,
       book: this.book,
       equity: this.equity,
       counters: this.counters,
@@ -246,30 +262,28 @@ export class BacktestEngine {
   /**
    * Every instance's vote on this candle, as the analysis stage gives them (failures abstain).
    * One copy of the market's window serves every instance (each sees its own length of it): a
-   * copy per bot would cost more than most bots. A bot that writes into its window fails, and the
-   * copy is made again, so the others still see the market as it was.
+   * copy per bot would cost more than most bots. Whether a bot wrote into it is checked once, after
+   * all of them: bots are pure, so when the copy is found changed the candle's bots run again,
+   * each checked after its call, and the one that wrote fails while the others see the market as it
+   * was (a check after every call was more work than the bots themselves).
    */
   private analyse(instances: readonly BacktestInstance[], symbol: string, timeframe: string, candle: Candle, prevTs: number | null): { votes: Vote[]; abstentions: Abstention[] } {
-    const votes: Vote[] = [];
-    const abstentions: Abstention[] = [];
     let longest = 0;
     for (const i of instances) longest = Math.max(longest, this.windowSizeOf(i));
-    let shared = this.window('bots', symbol, timeframe, candle.ts, longest);
     const series = this.seriesOf(symbol, timeframe);
-    for (const i of instances) {
-      const size = Math.min(this.windowSizeOf(i), shared.length);
-      const candles = sliceWindow(shared, shared.length - size, shared.length);
-      this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
-      if (candles.length < i.warmup) {
-        abstentions.push({ instanceId: i.id, why: `warming up: ${candles.length} of ${i.warmup} candles` });
-        continue;
-      }
-      let outcome = this.runBot(i, symbol, timeframe, candle, candles, prevTs);
-      if (!series.isIntact(candles)) {
-        outcome = { ok: false, kind: 'failed', message: 'wrote into its candle window (bots must treat their input as read-only)' };
-        shared = this.window('bots', symbol, timeframe, candle.ts, longest);
-      }
-      if (outcome.ok) {
+    const shared = this.window('bots', symbol, timeframe, candle.ts, longest);
+    let run = this.runInstances(instances, shared, symbol, timeframe, candle, prevTs, null);
+    if (!series.isIntact(shared)) run = this.runInstances(instances, this.window('bots', symbol, timeframe, candle.ts, longest), symbol, timeframe, candle, prevTs, series);
+
+    this.evaluations += run.evaluations;
+    const votes: Vote[] = [];
+    const abstentions: Abstention[] = [];
+    for (let k = 0; k < instances.length; k++) {
+      const i = instances[k]!;
+      const outcome = run.outcomes[k]!;
+      if (typeof outcome === 'string') {
+        abstentions.push({ instanceId: i.id, why: outcome });
+      } else if (outcome.ok) {
         this.streaks.set(i.id, 0);
         votes.push(voteOf(i, outcome.value));
       } else {
@@ -285,6 +299,41 @@ export class BacktestEngine {
     votes.sort(byInstanceId);
     abstentions.sort(byInstanceId);
     return { votes, abstentions };
+  }
+
+  /**
+   * Each instance's outcome on its part of `shared` (a string: why it abstained), with no effect on
+   * the engine but the models it trains. With `checkAgainst`, every call is checked for writes into
+   * the window: the writer fails and the others get a fresh copy.
+   */
+  private runInstances(
+    instances: readonly BacktestInstance[],
+    shared: CandleWindow,
+    symbol: string,
+    timeframe: string,
+    candle: Candle,
+    prevTs: number | null,
+    checkAgainst: CandleSeries | null,
+  ): { outcomes: Array<BotCallResult<Signal> | string>; evaluations: number } {
+    const outcomes: Array<BotCallResult<Signal> | string> = [];
+    this.passEvaluations = 0;
+    for (const i of instances) {
+      const size = Math.min(this.windowSizeOf(i), shared.length);
+      const candles = sliceWindow(shared, shared.length - size, shared.length);
+      this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
+      if (candles.length < i.warmup) {
+        outcomes.push(`warming up: ${candles.length} of ${i.warmup} candles`);
+        continue;
+      }
+      let outcome = this.runBot(i, symbol, timeframe, candle, candles, prevTs);
+      // The whole copy, not only the bot's part of it: its arrays' buffer reaches the rest.
+      if (checkAgainst && !checkAgainst.isIntact(shared)) {
+        outcome = { ok: false, kind: 'failed', message: 'wrote into its candle window (bots must treat their input as read-only)' };
+        shared = this.window('bots', symbol, timeframe, candle.ts, shared.length);
+      }
+      outcomes.push(outcome);
+    }
+    return { outcomes, evaluations: this.passEvaluations };
   }
 
   /** The candles an instance's window holds (a method, not a closure per candle: see coordinator/aggregate.ts). */
@@ -308,7 +357,7 @@ export class BacktestEngine {
       if (!trained.ok) return trained;
       model = trained.value;
     }
-    this.evaluations++;
+    this.passEvaluations++;
     return analyzeWith(bot, { symbol, timeframe, params: i.params, candles, others, inventory, model }, params.value);
   }
 
@@ -412,8 +461,7 @@ export class BacktestEngine {
 
   /** Records the decision and hands its order to the paper venue (execution's part, at once). */
   private async commit(decision: Decision, now: number): Promise<void> {
-    this.decisions.set(decisionKey(decision.symbol, decision.timeframe, decision.candleTs), decision);
-    this.decisionLog.push(decision);
+    this.remember(decision);
     for (const [id, counter] of voteCounts(decision)) this.count(id, counter);
     if (!decision.order) return;
     this.contexts.set(decision.order.clientOrderId, orderContextOf(decision));
@@ -422,6 +470,26 @@ export class BacktestEngine {
       this.losses = decision.exit.stopOut ? { consecutiveStopOuts: this.losses.consecutiveStopOuts + 1, lastStopOutAt: decision.candleTs } : { ...this.losses, consecutiveStopOuts: 0 };
     }
     await this.gateway.placeOrder(intentOf(decision.symbol, decision.candleTs, decision.order, decision.risk.reason), decision.timeframe, now);
+  }
+
+  /**
+   * Keeps the decision while something reads it: the inventory reads the previous candle's, the
+   * track record the one `horizonCandles` back (once scored, its key in `scored` goes with it).
+   */
+  private remember(decision: Decision): void {
+    const series = seriesKey(decision.symbol, decision.timeframe);
+    const key = decisionKey(decision.symbol, decision.timeframe, decision.candleTs);
+    this.decisions.set(key, decision);
+    this.decisionCount++;
+    if (this.setup.keepDecisionLog) this.decisionLog.push(decision);
+    let keys = this.recentDecisionKeys.get(series);
+    if (!keys) this.recentDecisionKeys.set(series, (keys = []));
+    keys.push(key);
+    if (keys.length > this.setup.trackRecord.horizonCandles + 2) {
+      const old = keys.shift()!;
+      this.decisions.delete(old);
+      this.scored.delete(old);
+    }
   }
 
   private count(instanceId: string, counter: keyof InstanceCounters): void {

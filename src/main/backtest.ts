@@ -22,6 +22,8 @@ export interface BacktestOptions {
   cwd: string;
   onProgress?: ((done: number, total: number) => void) | undefined;
   onRead?: BacktestSetup['onRead'];
+  /** Keep every decision in `record.decisions` (see BacktestSetup.keepDecisionLog). */
+  keepDecisionLog?: boolean | undefined;
   /** The clock of the report's generatedAt (the run itself follows candle time). */
   now?: () => number;
 }
@@ -80,6 +82,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     quarantineAfter: config.bots.quarantineAfter,
     venue: paperVenueOptionsOf(config),
     onRead: options.onRead,
+    keepDecisionLog: options.keepDecisionLog,
   });
   const started = performance.now();
   const record = await engine.run(merged.steps, options.onProgress);
@@ -107,7 +110,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       to: merged.steps.at(-1)?.candle.ts ?? null,
       candles: merged.steps.length,
       rejected: merged.rejected.map(({ file, row }) => ({ file: file.path, line: row.line, reason: row.reason })),
-      decisions: record.decisions.length,
+      decisions: record.decisionCount,
       orders: record.book.allOrders().length,
       fills: record.book.fills.length,
       evaluations: record.evaluations,
