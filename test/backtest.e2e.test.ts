@@ -184,6 +184,12 @@ describe('the backtester never looks ahead', () => {
     expect(goodVotes(alone).flat().some((reason) => /last=0\.\d+/.test(reason))).toBe(true);
     expect(beside.run.botFailures['a-scribbler']).toEqual({ count: 100, last: 'wrote into its candle window (bots must treat their input as read-only)' });
     expect(beside.run.evaluations).toBe(alone.run.evaluations + 100);
+
+    // A bot that swaps a column of its window object (not the candles in it) breaks nothing and
+    // fails nothing: each bot still gets the window as made.
+    const swapped = await backtest(overrides([{ id: 'a-swapper', bot: 'swapper' }, good]), { keepDecisionLog: true, lastCandles: 50 });
+    expect(goodVotes(swapped)).toEqual(goodVotes(alone));
+    expect(swapped.run.botFailures).toEqual({});
   });
 
   it('forgets decisions past the track record horizon without changing a thing (memory stays flat on long runs)', async () => {

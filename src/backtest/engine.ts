@@ -102,6 +102,26 @@ function voteOf(i: BacktestInstance, signal: Signal): Vote {
   return Object.assign({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role }, signal);
 }
 
+type WindowColumn = Exclude<keyof CandleWindow, 'length'>;
+const WINDOW_COLUMNS: readonly WindowColumn[] = ['ts', 'open', 'high', 'low', 'close', 'volume'];
+
+/**
+ * Whether each shared slice is still what sliceWindow made: its own keys only, each column still a
+ * view of the end of `shared` (a bot that swapped or added a property would otherwise show it to
+ * the next bot with the same window length).
+ */
+function slicesUnchanged(slices: ReadonlyMap<number, CandleWindow>, shared: CandleWindow): boolean {
+  for (const [size, w] of slices) {
+    if (w.length !== size || Object.getPrototypeOf(w) !== Object.prototype || Reflect.ownKeys(w).length !== WINDOW_COLUMNS.length + 1) return false;
+    for (const c of WINDOW_COLUMNS) {
+      const column = w[c];
+      const whole = shared[c];
+      if (!(column instanceof Float64Array) || column.buffer !== whole.buffer || column.length !== size || column.byteOffset !== whole.byteOffset + (shared.length - size) * 8) return false;
+    }
+  }
+  return true;
+}
+
 export class BacktestLookaheadError extends Error {
   override readonly name = 'BacktestLookaheadError';
 }
@@ -272,8 +292,9 @@ export class BacktestEngine {
     for (const i of instances) longest = Math.max(longest, this.windowSizeOf(i));
     const series = this.seriesOf(symbol, timeframe);
     const shared = this.window('bots', symbol, timeframe, candle.ts, longest);
-    let run = this.runInstances(instances, shared, symbol, timeframe, candle, prevTs, null);
-    if (!series.isIntact(shared)) run = this.runInstances(instances, this.window('bots', symbol, timeframe, candle.ts, longest), symbol, timeframe, candle, prevTs, series);
+    const slices = new Map<number, CandleWindow>();
+    let run = this.runInstances(instances, shared, symbol, timeframe, candle, prevTs, null, slices);
+    if (!series.isIntact(shared) || !slicesUnchanged(slices, shared)) run = this.runInstances(instances, this.window('bots', symbol, timeframe, candle.ts, longest), symbol, timeframe, candle, prevTs, series, null);
 
     this.evaluations += run.evaluations;
     const votes: Vote[] = [];
@@ -304,7 +325,8 @@ export class BacktestEngine {
   /**
    * Each instance's outcome on its part of `shared` (a string: why it abstained), with no effect on
    * the engine but the models it trains. With `checkAgainst`, every call is checked for writes into
-   * the window: the writer fails and the others get a fresh copy.
+   * the window: the writer fails and the others get a fresh copy. With `slices`, instances whose
+   * windows have the same length get the same window object (the caller checks it is unchanged).
    */
   private runInstances(
     instances: readonly BacktestInstance[],
@@ -314,12 +336,17 @@ export class BacktestEngine {
     candle: Candle,
     prevTs: number | null,
     checkAgainst: CandleSeries | null,
+    slices: Map<number, CandleWindow> | null,
   ): { outcomes: Array<BotCallResult<Signal> | string>; evaluations: number } {
     const outcomes: Array<BotCallResult<Signal> | string> = [];
     this.passEvaluations = 0;
     for (const i of instances) {
       const size = Math.min(this.windowSizeOf(i), shared.length);
-      const candles = sliceWindow(shared, shared.length - size, shared.length);
+      let candles = slices?.get(size);
+      if (!candles) {
+        candles = sliceWindow(shared, shared.length - size, shared.length);
+        slices?.set(size, candles);
+      }
       this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
       if (candles.length < i.warmup) {
         outcomes.push(`warming up: ${candles.length} of ${i.warmup} candles`);
@@ -493,9 +520,9 @@ export class BacktestEngine {
   }
 
   private count(instanceId: string, counter: keyof InstanceCounters): void {
-    const c = this.counters.get(instanceId) ?? { buys: 0, sells: 0, scored: 0, hits: 0 };
+    let c = this.counters.get(instanceId);
+    if (!c) this.counters.set(instanceId, (c = { buys: 0, sells: 0, scored: 0, hits: 0 }));
     c[counter]++;
-    this.counters.set(instanceId, c);
   }
 
   /** Equity of every currency held or funded, at the latest closes, once per candle time. */

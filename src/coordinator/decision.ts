@@ -68,7 +68,6 @@ export function newDecision(
   abstentions: Abstention[],
   clock: { decidedAt: number; latencyMs: number },
 ): Decision {
-  const weightOf = new Map(consensus.counted.map((v) => [v.instanceId, v.effectiveWeight]));
   return {
     symbol: candle.symbol,
     timeframe: candle.timeframe,
@@ -79,7 +78,7 @@ export function newDecision(
     consensus: consensus.reason,
     regime: consensus.regime,
     vetoes: consensus.vetoes,
-    votes: votes.map((v) => copyWith(v, 'effectiveWeight', weightOf.get(v.instanceId) ?? 0)),
+    votes: recordedVotes(votes, consensus.counted),
     abstentions,
     exit: null,
     risk: { verdict: 'none', reason: consensus.reason },
@@ -88,4 +87,23 @@ export function newDecision(
     decidedAt: clock.decidedAt,
     latencyMs: clock.latencyMs,
   };
+}
+
+/**
+ * Every vote with the weight it was counted with: the consensus's own copy where it counted the
+ * vote (`counted` keeps the votes' order), a copy with weight 0 where it did not (veto and regime
+ * bots, unusable weights). One copy per vote per candle, not two.
+ */
+function recordedVotes(votes: readonly Vote[], counted: Consensus['counted']): Decision['votes'] {
+  const out: Decision['votes'] = new Array(votes.length);
+  let c = 0;
+  for (let k = 0; k < votes.length; k++) {
+    const v = votes[k]!;
+    const match = counted[c];
+    if (match !== undefined && match.instanceId === v.instanceId) {
+      out[k] = match;
+      c++;
+    } else out[k] = copyWith(v, 'effectiveWeight', 0);
+  }
+  return out;
 }
