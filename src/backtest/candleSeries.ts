@@ -45,12 +45,18 @@ export class CandleSeries {
     return found;
   }
 
-  /** The last `n` candles at or before `ts`, oldest first (a copy). */
+  /** The last `n` candles at or before `ts`, oldest first (a copy: its six columns in one buffer, one allocation, not six). */
   window(ts: number, n: number): CandleWindow {
     const end = this.indexAtOrBefore(ts) + 1;
     const start = Math.max(0, end - n);
-    const w = { length: end - start } as CandleWindow;
-    for (const c of COLUMNS) w[c] = this.columns[c].slice(start, end);
+    const length = end - start;
+    const copy = new Float64Array(length * COLUMNS.length);
+    const w = { length } as CandleWindow;
+    for (let k = 0; k < COLUMNS.length; k++) {
+      const column = copy.subarray(k * length, (k + 1) * length);
+      column.set(this.columns[COLUMNS[k]!].subarray(start, end));
+      w[COLUMNS[k]!] = column;
+    }
     return w;
   }
 

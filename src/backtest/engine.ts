@@ -6,6 +6,7 @@ import { scoreVotes, type TrackRecord } from '../coordinator/trackRecord.ts';
 import type { BotDefinition, BotInstance } from '../core/bot.ts';
 import { analyzeWith, checkParams, trainWith, type BotCallResult } from '../core/botCall.ts';
 import { sliceWindow, type Candle, type CandleWindow } from '../core/candle.ts';
+import { hasKeysInOrder } from '../core/copyWith.ts';
 import { initialAccount, type AccountState } from '../core/ledger.ts';
 import { quoteOf, type MarketRules } from '../core/market.ts';
 import type { UnsettledIntent } from '../core/order.ts';
@@ -94,32 +95,49 @@ export interface BacktestRecord {
  */
 const byInstanceIdOf = (a: BacktestInstance, b: BacktestInstance) => byInstanceId({ instanceId: a.id }, { instanceId: b.id });
 
+const USUAL_SIGNAL_KEYS: readonly string[] = ['action', 'confidence', 'reason'];
+
 function voteOf(i: BacktestInstance, signal: Signal): Vote {
-  const keys = Object.keys(signal);
-  if (keys.length === 3 && keys[0] === 'action' && keys[1] === 'confidence' && keys[2] === 'reason') {
+  if (hasKeysInOrder(signal, USUAL_SIGNAL_KEYS)) {
     return { instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role, action: signal.action, confidence: signal.confidence, reason: signal.reason };
   }
   return Object.assign({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role }, signal);
 }
 
-type WindowColumn = Exclude<keyof CandleWindow, 'length'>;
-const WINDOW_COLUMNS: readonly WindowColumn[] = ['ts', 'open', 'high', 'low', 'close', 'volume'];
+const WINDOW_KEYS: readonly string[] = ['length', 'ts', 'open', 'high', 'low', 'close', 'volume'];
 
 /**
- * Whether each shared slice is still what sliceWindow made: its own keys only, each column still a
- * view of the end of `shared` (a bot that swapped or added a property would otherwise show it to
- * the next bot with the same window length).
+ * One candle's windows shared by the instances with the same window length, each with what it was
+ * made with: a bot that swapped or added a property would otherwise show it to the next bot.
  */
-function slicesUnchanged(slices: ReadonlyMap<number, CandleWindow>, shared: CandleWindow): boolean {
-  for (const [size, w] of slices) {
-    if (w.length !== size || Object.getPrototypeOf(w) !== Object.prototype || Reflect.ownKeys(w).length !== WINDOW_COLUMNS.length + 1) return false;
-    for (const c of WINDOW_COLUMNS) {
-      const column = w[c];
-      const whole = shared[c];
-      if (!(column instanceof Float64Array) || column.buffer !== whole.buffer || column.length !== size || column.byteOffset !== whole.byteOffset + (shared.length - size) * 8) return false;
+class SharedSlices {
+  private readonly bySize = new Map<number, CandleWindow>();
+  private readonly made: Array<CandleWindow | Float64Array | number> = [];
+
+  constructor(private readonly shared: CandleWindow) {}
+
+  /** The last `size` candles of the shared window. */
+  of(size: number): CandleWindow {
+    let w = this.bySize.get(size);
+    if (!w) {
+      const s = this.shared;
+      w = sliceWindow(s, s.length - size, s.length);
+      this.bySize.set(size, w);
+      this.made.push(w, size, w.ts, w.open, w.high, w.low, w.close, w.volume);
     }
+    return w;
   }
-  return true;
+
+  /** Whether every window still has its own keys only, holding what it was made with. */
+  unchanged(): boolean {
+    const m = this.made;
+    for (let k = 0; k < m.length; k += 8) {
+      const w = m[k] as CandleWindow;
+      if (Object.getPrototypeOf(w) !== Object.prototype || !hasKeysInOrder(w, WINDOW_KEYS) || Object.getOwnPropertySymbols(w).length > 0) return false;
+      if (w.length !== m[k + 1] || w.ts !== m[k + 2] || w.open !== m[k + 3] || w.high !== m[k + 4] || w.low !== m[k + 5] || w.close !== m[k + 6] || w.volume !== m[k + 7]) return false;
+    }
+    return true;
+  }
 }
 
 export class BacktestLookaheadError extends Error {
@@ -292,9 +310,9 @@ export class BacktestEngine {
     for (const i of instances) longest = Math.max(longest, this.windowSizeOf(i));
     const series = this.seriesOf(symbol, timeframe);
     const shared = this.window('bots', symbol, timeframe, candle.ts, longest);
-    const slices = new Map<number, CandleWindow>();
+    const slices = new SharedSlices(shared);
     let run = this.runInstances(instances, shared, symbol, timeframe, candle, prevTs, null, slices);
-    if (!series.isIntact(shared) || !slicesUnchanged(slices, shared)) run = this.runInstances(instances, this.window('bots', symbol, timeframe, candle.ts, longest), symbol, timeframe, candle, prevTs, series, null);
+    if (!series.isIntact(shared) || !slices.unchanged()) run = this.runInstances(instances, this.window('bots', symbol, timeframe, candle.ts, longest), symbol, timeframe, candle, prevTs, series, null);
 
     this.evaluations += run.evaluations;
     const votes: Vote[] = [];
@@ -336,17 +354,13 @@ export class BacktestEngine {
     candle: Candle,
     prevTs: number | null,
     checkAgainst: CandleSeries | null,
-    slices: Map<number, CandleWindow> | null,
+    slices: SharedSlices | null,
   ): { outcomes: Array<BotCallResult<Signal> | string>; evaluations: number } {
     const outcomes: Array<BotCallResult<Signal> | string> = [];
     this.passEvaluations = 0;
     for (const i of instances) {
       const size = Math.min(this.windowSizeOf(i), shared.length);
-      let candles = slices?.get(size);
-      if (!candles) {
-        candles = sliceWindow(shared, shared.length - size, shared.length);
-        slices?.set(size, candles);
-      }
+      const candles = slices ? slices.of(size) : sliceWindow(shared, shared.length - size, shared.length);
       this.setup.onRead?.({ by: i.id, symbol, decisionTs: this.decisionTs, lastTs: size > 0 ? candles.ts[size - 1]! : null });
       if (candles.length < i.warmup) {
         outcomes.push(`warming up: ${candles.length} of ${i.warmup} candles`);
@@ -385,7 +399,7 @@ export class BacktestEngine {
       model = trained.value;
     }
     this.passEvaluations++;
-    return analyzeWith(bot, { symbol, timeframe, params: i.params, candles, others, inventory, model }, params.value);
+    return analyzeWith(bot, { symbol, timeframe, candles, params: params.value, others, inventory, model: model ?? undefined });
   }
 
   /** What the market's previous decision recorded, as the pipeline's analysis reads it. */

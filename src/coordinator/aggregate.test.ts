@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregate, type AggregationPolicy, type Vote } from './aggregate.ts';
+import { aggregate, withEffectiveWeight, type AggregationPolicy, type Vote } from './aggregate.ts';
 import { scoreVote, type TrackRecord } from './trackRecord.ts';
 
 const policy: AggregationPolicy = {
@@ -95,5 +96,29 @@ describe('aggregate', () => {
     expect(weight.good).toBeGreaterThan(1.5);
     expect(weight.bad).toBeLessThan(0.5);
     expect(aggregate(votes, { ...tracked, trackRecord: { ...tracked.trackRecord, metric: 'sharpe' } }, records).action).toBe('buy');
+  });
+});
+
+describe('withEffectiveWeight', () => {
+  it('gives what { ...vote, effectiveWeight } gives, key for key and in order, for the usual vote and any other', () => {
+    const usual = ['instanceId', 'botId', 'weight', 'family', 'role', 'action', 'confidence', 'reason'];
+    const votes = fc.record({
+      extra: fc.subarray(['regime', 'limitPrice', 'effectiveWeight', 'note']),
+      shuffle: fc.boolean(),
+      seed: fc.integer(),
+      values: fc.array(fc.oneof(fc.string(), fc.double(), fc.constantFrom('buy', 'sell', 'vote')), { minLength: 12, maxLength: 12 }),
+    });
+    fc.assert(
+      fc.property(votes, fc.double(), ({ extra, shuffle, seed, values }, weight) => {
+        let keys = [...usual, ...extra];
+        if (shuffle) keys = keys.map((k, i) => [k, (i * 7919 + seed) % 13] as const).sort((a, b) => a[1] - b[1]).map(([k]) => k);
+        const v = Object.fromEntries(keys.map((k, i) => [k, values[i]])) as unknown as Vote;
+        const spread = { ...v, effectiveWeight: weight };
+        const copied = withEffectiveWeight(v, weight);
+        expect(Object.keys(copied)).toEqual(Object.keys(spread));
+        for (const k of Object.keys(spread)) expect(Object.is((copied as unknown as Record<string, unknown>)[k], (spread as Record<string, unknown>)[k])).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

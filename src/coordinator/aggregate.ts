@@ -1,5 +1,5 @@
 import type { BotFamily, BotRole } from '../core/bot.ts';
-import { copyWith } from '../core/copyWith.ts';
+import { copyWith, hasKeysInOrder } from '../core/copyWith.ts';
 import type { Regime, SignalAction } from '../core/signal.ts';
 import { recordMultiplier, type TrackRecord, type TrackRecordPolicy } from './trackRecord.ts';
 
@@ -87,7 +87,7 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
     .map((v) => {
       const byRegime = regime ? (policy.regimeWeights[regime]?.[v.family] ?? 1) : 1;
       const effectiveWeight = v.weight * recordMultiplier(records.get(v.instanceId), policy.trackRecord) * (Number.isFinite(byRegime) && byRegime >= 0 ? byRegime : 1);
-      return copyWith(v, 'effectiveWeight', effectiveWeight);
+      return withEffectiveWeight(v, effectiveWeight);
     });
 
   const weights: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
@@ -120,6 +120,20 @@ export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, rec
   const limitPrice = limitPriceOf(counted.filter((v) => v.action === side));
   const at = limitPrice === null ? '' : `, limit ${limitPrice.toPrecision(8)}`;
   return Object.assign({ action: side, confidence, agreement, reason: `${side}: ${pct(agreement)} of the weight, confidence ${confidence.toFixed(2)}${inRegime}${at}` }, base, { limitPrice });
+}
+
+/** The keys of the usual vote (a signal of action, confidence and reason), in the order analysis writes them. */
+const USUAL_VOTE_KEYS: readonly string[] = ['instanceId', 'botId', 'weight', 'family', 'role', 'action', 'confidence', 'reason'];
+
+/**
+ * `copyWith(v, 'effectiveWeight', w)`: a literal for the usual vote (same keys, same order, so the
+ * same JSON), copyWith for any other. Every vote of every candle is copied this way.
+ */
+export function withEffectiveWeight(v: Vote, effectiveWeight: number): CountedVote {
+  if (hasKeysInOrder(v, USUAL_VOTE_KEYS)) {
+    return { instanceId: v.instanceId, botId: v.botId, weight: v.weight, family: v.family, role: v.role, action: v.action, confidence: v.confidence, reason: v.reason, effectiveWeight };
+  }
+  return copyWith(v, 'effectiveWeight', effectiveWeight);
 }
 
 /*

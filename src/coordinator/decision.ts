@@ -1,5 +1,4 @@
-import { copyWith } from '../core/copyWith.ts';
-import type { Abstention, Consensus, Vote } from './aggregate.ts';
+import { withEffectiveWeight, type Abstention, type Consensus, type Vote } from './aggregate.ts';
 import type { GateNote } from '../risk/engine.ts';
 import type { ExitSignal } from '../risk/exits.ts';
 import type { RiskFigures } from '../risk/valueAtRisk.ts';
@@ -103,7 +102,7 @@ function recordedVotes(votes: readonly Vote[], counted: Consensus['counted']): D
     if (match !== undefined && match.instanceId === v.instanceId) {
       out[k] = match;
       c++;
-    } else out[k] = copyWith(v, 'effectiveWeight', 0);
+    } else out[k] = withEffectiveWeight(v, 0);
   }
   return out;
 }

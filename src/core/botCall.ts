@@ -1,4 +1,4 @@
-import type { BotDefinition } from './bot.ts';
+import type { BotContext, BotDefinition } from './bot.ts';
 import type { CandleWindow } from './candle.ts';
 import { SignalSchema, type Signal } from './signal.ts';
 
@@ -9,17 +9,12 @@ import { SignalSchema, type Signal } from './signal.ts';
 
 export type BotCallResult<T> = { ok: true; value: T } | { ok: false; kind: 'failed'; message: string } | { ok: false; kind: 'output'; problems: string[] };
 
-export interface AnalyzeCall {
+export interface TrainCall {
   symbol: string;
   timeframe: string;
   params: Record<string, unknown>;
   candles: CandleWindow;
-  others: Readonly<Record<string, CandleWindow>>;
-  inventory: number;
-  model: unknown;
 }
-
-export type TrainCall = Pick<AnalyzeCall, 'symbol' | 'timeframe' | 'params' | 'candles'>;
 
 /** A thrown value's message, whatever was thrown. */
 export function messageOf(error: unknown): string {
@@ -38,11 +33,15 @@ export function checkParams(bot: BotDefinition, params: Record<string, unknown>)
   return { ok: false, kind: 'failed', message: `rejected its params: ${why}` };
 }
 
-/** Runs `analyze` synchronously and checks its signal; a throw or a bad signal is a result, never an exception. */
-export function analyzeWith(bot: BotDefinition, call: AnalyzeCall, params: unknown): BotCallResult<Signal> {
+/**
+ * Runs `analyze` synchronously on `ctx` (params as checkParams gave them, the model undefined for
+ * a bot without one) and checks its signal; a throw or a bad signal is a result, never an
+ * exception. The caller builds the context the bot sees: one object per call, not two.
+ */
+export function analyzeWith(bot: BotDefinition, ctx: BotContext<unknown>): BotCallResult<Signal> {
   let output: unknown;
   try {
-    output = bot.analyze({ symbol: call.symbol, timeframe: call.timeframe, candles: call.candles, params: params as never, others: call.others, inventory: call.inventory, model: call.model ?? undefined });
+    output = bot.analyze(ctx as BotContext<never>);
   } catch (error) {
     return { ok: false, kind: 'failed', message: messageOf(error) };
   }
@@ -81,21 +80,30 @@ export function plainSignal(output: unknown): Signal | undefined {
   if (output === null || typeof output !== 'object') return undefined;
   const proto = Object.getPrototypeOf(output) as unknown;
   if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = Object.keys(output);
-  for (const k of keys) if (!SIGNAL_KEYS.has(k)) return undefined;
+  // The keys by a for-in walk (own ones only; an inherited enumerable key goes to zod): Object.keys
+  // would allocate an array for every signal of every candle.
+  let hasReason = false;
+  let hasLimitPrice = false;
+  let hasRegime = false;
+  for (const k in output) {
+    if (!SIGNAL_KEYS.has(k) || !Object.hasOwn(output, k)) return undefined;
+    if (k === 'reason') hasReason = true;
+    else if (k === 'limitPrice') hasLimitPrice = true;
+    else if (k === 'regime') hasRegime = true;
+  }
   if (Object.getOwnPropertySymbols(output).length > 0) return undefined;
   const o = output as Record<string, unknown>;
   const { action, confidence, reason, limitPrice, regime } = o;
   if (!ACTIONS.has(action)) return undefined;
   if (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1)) return undefined;
   if (reason !== undefined && (typeof reason !== 'string' || reason.length > 200)) return undefined;
-  if (reason === undefined && keys.includes('reason')) return undefined;
+  if (reason === undefined && hasReason) return undefined;
   const signal: Signal = { action: action as Signal['action'], confidence, reason: reason ?? '' };
-  if (keys.includes('limitPrice')) {
+  if (hasLimitPrice) {
     if (typeof limitPrice !== 'number' || !(limitPrice > 0 && limitPrice < Infinity)) return undefined;
     signal.limitPrice = limitPrice;
   }
-  if (keys.includes('regime')) {
+  if (hasRegime) {
     if (!REGIMES.has(regime)) return undefined;
     signal.regime = regime as Signal['regime'];
   }

@@ -14,3 +14,17 @@ export function copyWith<T extends object, K extends string, V>(source: T, key: 
   out[key] = value;
   return out as Omit<T, K> & Record<K, V>;
 }
+
+/**
+ * Whether `o`'s enumerable string keys are exactly `keys`, in that order, as Object.keys would list
+ * them (own, as the plain objects checked here have no enumerable inherited keys; an inherited one
+ * answers false). A for-in walk allocates nothing: the check runs for every vote of every candle.
+ */
+export function hasKeysInOrder(o: object, keys: readonly string[]): boolean {
+  let k = 0;
+  for (const key in o) {
+    if (key !== keys[k] || !Object.hasOwn(o, key)) return false;
+    k++;
+  }
+  return k === keys.length;
+}

@@ -93,7 +93,7 @@ async function run(msg: RunMessage): Promise<void> {
     ? params
     : msg.mode === 'train'
       ? trainWith(bot, call, params.value)
-      : analyzeWith(bot, { ...call, others: Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o)])), inventory: msg.inventory, model: msg.model }, params.value);
+      : analyzeWith(bot, { symbol: call.symbol, timeframe: call.timeframe, candles, params: params.value, others: Object.fromEntries(msg.others.map((o) => [o.symbol, unpack(o)])), inventory: msg.inventory, model: msg.model ?? undefined });
   if (!result.ok) post(result.kind === 'failed' ? { type: 'result', callId, ok: false, kind: 'failed', message: result.message } : { type: 'result', callId, ok: false, kind: 'output', problems: result.problems });
   else if (msg.mode === 'train') post({ type: 'result', callId, ok: true, model: result.value });
   else post({ type: 'result', callId, ok: true, signal: result.value as Signal });
