@@ -10,7 +10,7 @@ import { hasKeysInOrder } from '../core/copyWith.ts';
 import { initialAccount, type AccountState } from '../core/ledger.ts';
 import { quoteOf, type MarketRules } from '../core/market.ts';
 import type { UnsettledIntent } from '../core/order.ts';
-import { orderContextOf, scoreCounts, voteCounts, type EquityPoint, type InstanceCounters } from '../core/performance.ts';
+import { orderContextOf, visitScoreCounts, visitVoteCounts, type EquityPoint, type InstanceCounters } from '../core/performance.ts';
 import type { OrderContext } from '../core/roundTrips.ts';
 import type { Signal } from '../core/signal.ts';
 import { timeframeMs } from '../core/timeframe.ts';
@@ -104,6 +104,19 @@ function voteOf(i: BacktestInstance, signal: Signal): Vote {
   return Object.assign({ instanceId: i.id, botId: i.botId, weight: i.weight, family: i.family, role: i.role }, signal);
 }
 
+/**
+ * What later candles read of a decision: each vote's instance, role and action (the track record
+ * scores them `horizonCandles` later) and the inventory it recorded (the next candle's bots read
+ * it). Not the decision: its vote objects, kept that long, outlived the young generation and
+ * were promoted by the hundred thousand (most of a 200-instance backtest's garbage collection).
+ */
+interface DecisionTrace {
+  ids: string[];
+  roles: string[];
+  actions: string[];
+  inventory: number;
+}
+
 const WINDOW_KEYS: readonly string[] = ['length', 'ts', 'open', 'high', 'low', 'close', 'volume'];
 
 /**
@@ -154,9 +167,9 @@ export class BacktestEngine {
   private readonly series = new Map<string, CandleSeries>();
   private readonly book: MemoryBook;
   private readonly gateway: PaperGateway;
-  /** The decisions the engine still reads (scoring, inventory), by decisionKey. */
-  private readonly decisions = new Map<string, Decision>();
-  /** Per series, the keys of `decisions` oldest first: what to forget once past the horizon. */
+  /** What the engine still reads of recent decisions (scoring, inventory), by decisionKey. */
+  private readonly traces = new Map<string, DecisionTrace>();
+  /** Per series, the keys of `traces` oldest first: what to forget once past the horizon. */
   private readonly recentDecisionKeys = new Map<string, string[]>();
   private readonly decisionLog: Decision[] = [];
   private decisionCount = 0;
@@ -404,7 +417,7 @@ export class BacktestEngine {
 
   /** What the market's previous decision recorded, as the pipeline's analysis reads it. */
   private inventoryFor(symbol: string, timeframe: string, prevTs: number | null, close: number): number {
-    const previous = prevTs === null ? undefined : this.decisions.get(decisionKey(symbol, timeframe, prevTs));
+    const previous = prevTs === null ? undefined : this.traces.get(decisionKey(symbol, timeframe, prevTs));
     if (previous) return previous.inventory;
     const account = this.book.account;
     return holdingShare(account, symbol, close, Object.fromEntries(Object.keys(account.positions).map((s) => [s, this.lastClose.get(s)])));
@@ -437,14 +450,15 @@ export class BacktestEngine {
     const [thenTs, thenClose] = [w.ts[0]!, w.close[0]!];
     const key = decisionKey(symbol, timeframe, thenTs);
     if (this.scored.has(key)) return undefined;
-    const earlier = this.decisions.get(key);
+    const earlier = this.traces.get(key);
     if (!earlier || !(thenClose > 0)) return undefined;
     const change = candle.close / thenClose - 1;
     const records = this.recordsOf(symbol, timeframe);
-    const updated = scoreVotes(records, earlier.votes, change, thenTs, this.setup.trackRecord.halfLife);
+    const votes = earlier.ids.map((instanceId, k) => ({ instanceId, role: earlier.roles[k]!, action: earlier.actions[k]! }));
+    // Updated in place: each instance votes once per decision, so its record is read before it is replaced.
+    scoreVotes(records, votes, change, thenTs, this.setup.trackRecord.halfLife, records);
     this.scored.add(key);
-    for (const [id, counter] of scoreCounts(earlier.votes, change)) this.count(id, counter);
-    for (const [id, r] of updated) records.set(id, r);
+    visitScoreCounts(votes, change, this.count);
     return records;
   }
 
@@ -503,7 +517,7 @@ export class BacktestEngine {
   /** Records the decision and hands its order to the paper venue (execution's part, at once). */
   private async commit(decision: Decision, now: number): Promise<void> {
     this.remember(decision);
-    for (const [id, counter] of voteCounts(decision)) this.count(id, counter);
+    visitVoteCounts(decision.votes, this.count);
     if (!decision.order) return;
     this.contexts.set(decision.order.clientOrderId, orderContextOf(decision));
     this.refPrices.set(decision.order.clientOrderId, this.lastClose.get(decision.symbol)!);
@@ -514,13 +528,22 @@ export class BacktestEngine {
   }
 
   /**
-   * Keeps the decision while something reads it: the inventory reads the previous candle's, the
-   * track record the one `horizonCandles` back (once scored, its key in `scored` goes with it).
+   * Keeps what later candles read of the decision while they may: the inventory reads the previous
+   * candle's, the track record the one `horizonCandles` back (once scored, its key in `scored` goes
+   * with it).
    */
   private remember(decision: Decision): void {
     const series = seriesKey(decision.symbol, decision.timeframe);
     const key = decisionKey(decision.symbol, decision.timeframe, decision.candleTs);
-    this.decisions.set(key, decision);
+    const n = decision.votes.length;
+    const trace: DecisionTrace = { ids: new Array(n), roles: new Array(n), actions: new Array(n), inventory: decision.inventory };
+    for (let k = 0; k < n; k++) {
+      const v = decision.votes[k]!;
+      trace.ids[k] = v.instanceId;
+      trace.roles[k] = v.role;
+      trace.actions[k] = v.action;
+    }
+    this.traces.set(key, trace);
     this.decisionCount++;
     if (this.setup.keepDecisionLog) this.decisionLog.push(decision);
     let keys = this.recentDecisionKeys.get(series);
@@ -528,16 +551,17 @@ export class BacktestEngine {
     keys.push(key);
     if (keys.length > this.setup.trackRecord.horizonCandles + 2) {
       const old = keys.shift()!;
-      this.decisions.delete(old);
+      this.traces.delete(old);
       this.scored.delete(old);
     }
   }
 
-  private count(instanceId: string, counter: keyof InstanceCounters): void {
+  /** An arrow property, handed to the vote visitors as it is (no closure per candle). */
+  private readonly count = (instanceId: string, counter: keyof InstanceCounters): void => {
     let c = this.counters.get(instanceId);
     if (!c) this.counters.set(instanceId, (c = { buys: 0, sells: 0, scored: 0, hits: 0 }));
     c[counter]++;
-  }
+  };
 
   /** Equity of every currency held or funded, at the latest closes, once per candle time. */
   private observeEquity(ts: number): void {

@@ -79,26 +79,31 @@ export function byInstanceId(a: { instanceId: string }, b: { instanceId: string 
  * winner must carry enough of the voters' weight and enough confidence, else the market holds.
  */
 export function aggregate(votes: readonly Vote[], policy: AggregationPolicy, records: ReadonlyMap<string, TrackRecord> = new Map()): Consensus {
-  const regime = regimeOf(votes.filter((v) => v.role === 'regime' && usable(v)));
-  const vetoes = votes.filter((v) => v.role === 'veto' && v.action === 'sell' && v.confidence > 0 && usable(v)).map((v) => ({ instanceId: v.instanceId, reason: v.reason }));
+  // Loops rather than filter and map chains: this runs on every candle over every vote, and each
+  // chain made an array per step. The same votes in the same order, so the same sums to the bit.
+  const regimeVotes: Vote[] = [];
+  const vetoes: Consensus['vetoes'] = [];
+  for (const v of votes) {
+    if (v.role === 'regime' && usable(v)) regimeVotes.push(v);
+    else if (v.role === 'veto' && v.action === 'sell' && v.confidence > 0 && usable(v)) vetoes.push({ instanceId: v.instanceId, reason: v.reason });
+  }
+  const regime = regimeOf(regimeVotes);
 
-  const counted: CountedVote[] = votes
-    .filter((v) => v.role === 'vote' && usable(v))
-    .map((v) => {
-      const byRegime = regime ? (policy.regimeWeights[regime]?.[v.family] ?? 1) : 1;
-      const effectiveWeight = v.weight * recordMultiplier(records.get(v.instanceId), policy.trackRecord) * (Number.isFinite(byRegime) && byRegime >= 0 ? byRegime : 1);
-      return withEffectiveWeight(v, effectiveWeight);
-    });
-
+  const counted: CountedVote[] = [];
   const weights: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
   const score: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
   const confidenceSum: Record<SignalAction, number> = { buy: 0, sell: 0, hold: 0 };
-  for (const v of counted) {
-    weights[v.action] += v.effectiveWeight;
-    confidenceSum[v.action] += v.effectiveWeight * v.confidence;
-    score[v.action] += policy.method === 'majority' ? v.effectiveWeight : v.effectiveWeight * v.confidence;
+  let voters = 0;
+  for (const v of votes) {
+    if (v.role !== 'vote' || !usable(v)) continue;
+    const byRegime = regime ? (policy.regimeWeights[regime]?.[v.family] ?? 1) : 1;
+    const effectiveWeight = v.weight * recordMultiplier(records.get(v.instanceId), policy.trackRecord) * (Number.isFinite(byRegime) && byRegime >= 0 ? byRegime : 1);
+    counted.push(withEffectiveWeight(v, effectiveWeight));
+    weights[v.action] += effectiveWeight;
+    confidenceSum[v.action] += effectiveWeight * v.confidence;
+    score[v.action] += policy.method === 'majority' ? effectiveWeight : effectiveWeight * v.confidence;
+    if (effectiveWeight > 0) voters++;
   }
-  const voters = counted.filter((v) => v.effectiveWeight > 0).length;
   const total = weights.buy + weights.sell + weights.hold;
   const base: ConsensusBase = { voters, weights, regime, vetoes, counted, limitPrice: null };
 

@@ -53,8 +53,9 @@ export function scoreVotes(
   change: number,
   thenTs: number,
   halfLife: number,
+  /** Where the updated records go: a new map by default; the backtest passes `records` itself. */
+  updated: Map<string, TrackRecord> = new Map(),
 ): Map<string, TrackRecord> {
-  const updated = new Map<string, TrackRecord>();
   for (const v of votes) {
     if (v.role !== 'vote' || v.action === 'hold') continue;
     updated.set(v.instanceId, scoreVote(records.get(v.instanceId), v.action === 'buy' ? change : -change, thenTs, halfLife));

@@ -278,19 +278,31 @@ export interface InstanceCounters {
 
 /** The counters a decision's directional votes add to (holds, vetoes and regime labels are not votes). */
 export function voteCounts(d: Pick<DecisionForPerformance, 'votes'>): Array<[instanceId: string, counter: 'buys' | 'sells']> {
-  return d.votes.filter((v) => v.role === 'vote' && v.action !== 'hold').map((v) => [v.instanceId, v.action === 'buy' ? 'buys' : 'sells']);
+  const out: Array<[string, 'buys' | 'sells']> = [];
+  visitVoteCounts(d.votes, (id, counter) => out.push([id, counter]));
+  return out;
+}
+
+/** voteCounts, told one by one (the backtest counts every vote of every candle: no array of pairs). */
+export function visitVoteCounts(votes: DecisionForPerformance['votes'], visit: (instanceId: string, counter: 'buys' | 'sells') => void): void {
+  for (const v of votes) if (v.role === 'vote' && v.action !== 'hold') visit(v.instanceId, v.action === 'buy' ? 'buys' : 'sells');
 }
 
 /** The counters an earlier decision's votes add to once scored against the market's move since (`change`). */
 export function scoreCounts(votes: DecisionForPerformance['votes'], change: number): Array<[instanceId: string, counter: 'scored' | 'hits']> {
-  if (!Number.isFinite(change)) return [];
   const out: Array<[string, 'scored' | 'hits']> = [];
+  visitScoreCounts(votes, change, (id, counter) => out.push([id, counter]));
+  return out;
+}
+
+/** scoreCounts, told one by one. */
+export function visitScoreCounts(votes: ReadonlyArray<{ instanceId: string; role: string; action: string }>, change: number, visit: (instanceId: string, counter: 'scored' | 'hits') => void): void {
+  if (!Number.isFinite(change)) return;
   for (const v of votes) {
     if (v.role !== 'vote' || v.action === 'hold') continue;
-    out.push([v.instanceId, 'scored']);
-    if ((v.action === 'buy' ? change : -change) > 0) out.push([v.instanceId, 'hits']);
+    visit(v.instanceId, 'scored');
+    if ((v.action === 'buy' ? change : -change) > 0) visit(v.instanceId, 'hits');
   }
-  return out;
 }
 
 /** An order's reason and the instances that voted for its side (weight × confidence each). */
