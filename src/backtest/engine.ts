@@ -400,9 +400,13 @@ export class BacktestEngine {
     if (!params.ok) return params;
     const bot = this.setup.bots[i.botId]!;
     const others: Record<string, CandleWindow> = {};
-    for (const other of i.otherMarkets[symbol] ?? []) {
-      const w = this.window(i.id, other, timeframe, candle.ts, Math.min(this.setup.windowSize, Math.max(i.warmup, 1)));
-      if (w.length > 0) others[other] = w;
+    // No `?? []`: that is an array per bot call, and most bots read no other market.
+    const otherMarkets = i.otherMarkets[symbol];
+    if (otherMarkets) {
+      for (const other of otherMarkets) {
+        const w = this.window(i.id, other, timeframe, candle.ts, Math.min(this.setup.windowSize, Math.max(i.warmup, 1)));
+        if (w.length > 0) others[other] = w;
+      }
     }
     const inventory = i.family === 'market-making' ? this.inventoryFor(symbol, timeframe, prevTs, candle.close) : 0;
     let model: unknown;

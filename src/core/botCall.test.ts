@@ -48,5 +48,10 @@ describe('plainSignal', () => {
       confidence = 0.5;
     }
     for (const odd of [new Answer(), [], null, 'buy', { action: 'buy', confidence: 0.5, limitPrice: undefined }]) expect(plainSignal(odd)).toBeUndefined();
+    // A symbol key: zod's strict object ignores it, and so does the fast path.
+    const tagged = { action: 'sell', confidence: 0.25, reason: 'r', [Symbol('tag')]: 1 };
+    expect(SignalSchema.safeParse(tagged)).toMatchObject({ success: true, data: { action: 'sell', confidence: 0.25, reason: 'r' } });
+    expect(plainSignal(tagged)).toEqual(SignalSchema.parse(tagged));
+    expect(Object.getOwnPropertySymbols(plainSignal(tagged))).toEqual([]);
   });
 });

@@ -86,24 +86,41 @@ export function plainSignal(output: unknown): Signal | undefined {
   let hasLimitPrice = false;
   let hasRegime = false;
   for (const k in output) {
-    if (!SIGNAL_KEYS.has(k) || !Object.hasOwn(output, k)) return undefined;
-    if (k === 'reason') hasReason = true;
-    else if (k === 'limitPrice') hasLimitPrice = true;
-    else if (k === 'regime') hasRegime = true;
+    switch (k) {
+      case 'action':
+      case 'confidence':
+        break;
+      case 'reason':
+        hasReason = true;
+        break;
+      case 'limitPrice':
+        hasLimitPrice = true;
+        break;
+      case 'regime':
+        hasRegime = true;
+        break;
+      default:
+        return undefined;
+    }
+    if (!Object.hasOwn(output, k)) return undefined;
   }
-  if (Object.getOwnPropertySymbols(output).length > 0) return undefined;
+  // Symbol keys are left alone, as zod's strict object leaves them (it succeeds without them).
   const o = output as Record<string, unknown>;
-  const { action, confidence, reason, limitPrice, regime } = o;
-  if (!ACTIONS.has(action)) return undefined;
+  const action = o.action;
+  const confidence = o.confidence;
+  const reason = hasReason ? o.reason : undefined;
+  if (action !== 'buy' && action !== 'sell' && action !== 'hold') return undefined;
   if (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1)) return undefined;
   if (reason !== undefined && (typeof reason !== 'string' || reason.length > 200)) return undefined;
   if (reason === undefined && hasReason) return undefined;
   const signal: Signal = { action: action as Signal['action'], confidence, reason: reason ?? '' };
   if (hasLimitPrice) {
+    const limitPrice = o.limitPrice;
     if (typeof limitPrice !== 'number' || !(limitPrice > 0 && limitPrice < Infinity)) return undefined;
     signal.limitPrice = limitPrice;
   }
   if (hasRegime) {
+    const regime = o.regime;
     if (!REGIMES.has(regime)) return undefined;
     signal.regime = regime as Signal['regime'];
   }

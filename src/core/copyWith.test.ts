@@ -42,5 +42,8 @@ describe('hasKeysInOrder', () => {
     o.a = 1;
     expect(hasKeysInOrder(o, ['a'])).toBe(false);
     expect(hasKeysInOrder({ a: 1 }, ['a'])).toBe(true);
+    // Own keys that begin the list and inherited ones that end it: Object.keys lists only the own.
+    expect(hasKeysInOrder(o, ['a', 'extra'])).toBe(false);
+    expect(hasKeysInOrder(Object.create(null), [])).toBe(true);
   });
 });

@@ -23,8 +23,9 @@ export function copyWith<T extends object, K extends string, V>(source: T, key: 
 export function hasKeysInOrder(o: object, keys: readonly string[]): boolean {
   let k = 0;
   for (const key in o) {
-    if (key !== keys[k] || !Object.hasOwn(o, key)) return false;
+    if (key !== keys[k]) return false;
     k++;
   }
-  return k === keys.length;
+  // for-in lists own keys before inherited ones: if the last is own, so is every one before it.
+  return k === keys.length && (k === 0 || Object.hasOwn(o, keys[k - 1]!));
 }
