@@ -192,6 +192,17 @@ describe('the backtester never looks ahead', () => {
     expect(swapped.run.botFailures).toEqual({});
   });
 
+  it('quarantines an instance after quarantineAfter failures in a row, and not one whose failures a success interrupts', async () => {
+    const overrides = { 'bots.dir': 'test/fixtures/runner-bots', 'bots.quarantineAfter': 2, 'bots.instances': [{ id: 'always', bot: 'throws' }, { id: 'sometimes', bot: 'flaky' }, { id: 'steady', bot: 'good' }] };
+    // One market: an instance's failures in a row are counted across its markets.
+    const result = await backtest(overrides, { lastCandles: 40, files: resolveReplayFiles([FILES[0]!], { cwd: ROOT }) });
+    expect(result.run.quarantined).toEqual(['always']);
+    expect(result.run.botFailures.always).toEqual({ count: 2, last: 'division by zero in my strategy' });
+    // 40 candles: the flaky bot failed on half of them and kept running.
+    expect(result.run.botFailures.sometimes!.count).toBe(20);
+    expect(result.run.botFailures.sometimes!.last).toBe('flaked');
+  });
+
   it('forgets decisions past the track record horizon without changing a thing (memory stays flat on long runs)', async () => {
     const kept = await backtest({}, { keepDecisionLog: true, now: () => 0 });
     const lean = await backtest({}, { now: () => 0 });

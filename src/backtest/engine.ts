@@ -181,6 +181,7 @@ export class BacktestEngine {
   private readonly dayStarts = new Map<string, number>();
   private readonly models = new Map<string, unknown>();
   private readonly params = new Map<string, BotCallResult<unknown>>();
+  /** Consecutive failures of the instances failing now (a success removes its entry). */
   private readonly streaks = new Map<string, number>();
   private readonly quarantined = new Set<string>();
   private readonly failures = new Map<string, { count: number; last: string }>();
@@ -336,7 +337,8 @@ export class BacktestEngine {
       if (typeof outcome === 'string') {
         abstentions.push({ instanceId: i.id, why: outcome });
       } else if (outcome.ok) {
-        this.streaks.set(i.id, 0);
+        // Streaks are kept only while failing: most runs never fail, and then this costs nothing.
+        if (this.streaks.size !== 0) this.streaks.delete(i.id);
         votes.push(voteOf(i, outcome.value));
       } else {
         const message = outcome.kind === 'failed' ? outcome.message : `returned an invalid signal: ${outcome.problems.join('; ')}`;

@@ -136,7 +136,7 @@ describe('BotRunner', () => {
   it('rejects an unknown bot and params the bot refuses with BotFailedError', async () => {
     const unknown = await failure(runner.run(call('nope')));
     expect(unknown.error).toBeInstanceOf(BotFailedError);
-    expect(unknown.error.message).toContain('is not a discovered bot (known: garbage, good, hangs, memory-hog, scribbler, swapper, throws)');
+    expect(unknown.error.message).toContain('is not a discovered bot (known: flaky, garbage, good, hangs, memory-hog, scribbler, swapper, throws)');
     const badParams = await failure(runner.run(call('good', { params: { tag: 5 } })));
     expect(badParams.error).toBeInstanceOf(BotFailedError);
     expect(badParams.error.message).toContain('rejected its params: params.tag: Invalid input: expected string, received number');
