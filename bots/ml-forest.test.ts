@@ -208,6 +208,14 @@ describe('ml-forest', () => {
     }
   });
 
+  it('checks a model again for params with another horizon, though it loaded that model object before', () => {
+    const w = slice(xmr, 2000, 2000 + WINDOW);
+    const first = analyze(forest, w, {}, 'XMR/BTC', { model });
+    expect(first.reason).toMatch(/^P\(close 6 candles on is higher\)/);
+    expect(analyze(forest, w, { horizon: 12 }, 'XMR/BTC', { model })).toMatchObject({ action: 'hold', reason: expect.stringMatching(/predicts 6 candles ahead, params say 12/) });
+    expect(analyze(forest, w, {}, 'XMR/BTC', { model })).toEqual(first);
+  });
+
   it('trains no forest on windows too short or too one-sided, and says why', () => {
     expect(train(slice(xmr, 0, 150))).toMatchObject({ forest: null, note: expect.stringMatching(/^only 62 labelled candles/) });
     const rising = fromCloses(Array.from({ length: 720 }, (_, i) => 1 + i * 0.001));
