@@ -39,6 +39,13 @@ describe('plainSignal', () => {
     expect(taken).toBeGreaterThan(500);
   });
 
+  it('names by hand exactly the keys and actions of the schema', () => {
+    // plainSignal's switch and action comparisons: a key added to the schema would only go to zod,
+    // but one removed would be taken by the fast path and refused by zod.
+    expect(Object.keys(SignalSchema.shape)).toEqual(['action', 'confidence', 'reason', 'limitPrice', 'regime']);
+    expect(SignalSchema.shape.action.options).toEqual(['buy', 'sell', 'hold']);
+  });
+
   it('takes the usual plain answers itself, and leaves class instances, arrays and null to zod', () => {
     expect(plainSignal({ action: 'buy', confidence: 0.5, reason: 'up' })).toEqual({ action: 'buy', confidence: 0.5, reason: 'up' });
     expect(plainSignal({ action: 'hold', confidence: 0 })).toEqual({ action: 'hold', confidence: 0, reason: '' });

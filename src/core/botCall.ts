@@ -64,9 +64,9 @@ export function analyzeWith(bot: BotDefinition, ctx: BotContext<unknown>): BotCa
   return { ok: true, value: checked.data };
 }
 
-const ACTIONS: ReadonlySet<unknown> = new Set(SignalSchema.shape.action.options);
+// plainSignal names the schema's keys and actions by hand (a switch and comparisons are cheaper
+// than Set lookups); src/core/botCall.test.ts fails if the schema's keys or actions change.
 const REGIMES: ReadonlySet<unknown> = new Set(SignalSchema.shape.regime.unwrap().options);
-const SIGNAL_KEYS: ReadonlySet<string> = new Set(Object.keys(SignalSchema.shape));
 
 /**
  * The common case of SignalSchema by hand: a plain object whose every field is present and valid
