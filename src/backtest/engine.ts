@@ -59,7 +59,7 @@ export interface BacktestSetup {
   venue: PaperVenueOptions;
   /**
    * Keep every decision, with its votes, in the record (what a comparison with the pipeline reads).
-   * Off, the engine keeps only the decisions it still reads (the track record's horizon back), and
+   * Off, the engine keeps only what it still reads of recent decisions (see DecisionTrace), and
    * memory stays the same however long the run: 200 instances over a year of 5-minute candles
    * would otherwise hold 20 million votes.
    */
@@ -71,6 +71,7 @@ export interface BacktestSetup {
 export interface BacktestRecord {
   /** Every decision in order, when the setup asked to keep them (keepDecisionLog); empty otherwise. */
   decisions: Decision[];
+  /** Decisions made, kept or not. */
   decisionCount: number;
   book: MemoryBook;
   equity: Record<string, EquityPoint[]>;
