@@ -1,4 +1,4 @@
-import type { CandleWindow } from '../core/candle.ts';
+import { sliceWindow, type CandleWindow } from '../core/candle.ts';
 import type { CandleStore } from './candleStore.ts';
 
 /** Windows are kept this long at most: a deployment's keys can be deleted (`--fresh`) under a running worker. */
@@ -72,15 +72,5 @@ export class RecentWindows {
 
 /** The last `size` candles of `w`, as views of its arrays (no copy). */
 function tail(w: CandleWindow, size: number): CandleWindow {
-  if (w.length <= size) return w;
-  const from = w.length - size;
-  return {
-    length: size,
-    ts: w.ts.subarray(from),
-    open: w.open.subarray(from),
-    high: w.high.subarray(from),
-    low: w.low.subarray(from),
-    close: w.close.subarray(from),
-    volume: w.volume.subarray(from),
-  };
+  return w.length <= size ? w : sliceWindow(w, w.length - size, w.length);
 }
